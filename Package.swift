@@ -1,0 +1,26 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the numeric targets drop bounds and exclusivity checks: the kernels index raw
+// pointers in tight loops and are tested against naive references instead.
+let numeric: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "tcgraph",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TCCore", targets: ["TCCore"]),
+        .library(name: "TCModels", targets: ["TCModels"]),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "TCCore", dependencies: ["COpenBLAS"], swiftSettings: numeric),
+        .target(name: "TCModels", dependencies: ["TCCore"], swiftSettings: numeric),
+        .testTarget(name: "TCCoreTests", dependencies: ["TCCore"]),
+    ],
+    // Swift 5 mode: the kernels hand raw pointers to concurrent loops, which Swift 6's strict
+    // Sendable checking rejects without adding anything for this code.
+    swiftLanguageModes: [.v5]
+)

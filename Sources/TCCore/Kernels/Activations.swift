@@ -1,0 +1,37 @@
+import Foundation
+
+@inline(__always) public func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+@inline(__always) public func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+/// Exact GELU, x·Φ(x), as `torch.nn.functional.gelu` without approximation.
+@inline(__always) public func geluErf(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+/// OpenAI CLIP's x·σ(1.702x).
+@inline(__always) public func quickGelu(_ x: Float) -> Float { x / (1 + expf(-1.702 * x)) }
+
+extension Tensor {
+    public func silu() -> Tensor { map(TCCore.silu) }
+    public func gelu() -> Tensor { map(geluErf) }
+    public func quickGelu() -> Tensor { map(TCCore.quickGelu) }
+    public func sigmoid() -> Tensor { map(TCCore.sigmoid) }
+    public func tanh() -> Tensor { map { Foundation.tanhf($0) } }
+    public func relu() -> Tensor { map { Swift.max($0, 0) } }
+    public func leakyRelu(_ slope: Float) -> Tensor { map { $0 >= 0 ? $0 : $0 * slope } }
+
+    public func siluInPlace() { mapInPlace(TCCore.silu) }
+    public func geluInPlace() { mapInPlace(geluErf) }
+
+    /// GEGLU: split the last axis into [value | gate] and return value·gelu(gate).
+    public func geglu() -> Tensor {
+        let x = float32()
+        let d2 = x.dim(-1), d = d2 / 2
+        let rows = x.count / max(d2, 1)
+        let out = Tensor(empty: Array(x.shape.dropLast()) + [d])
+        let s = x.f32, o = out.f32
+        parallelChunks(rows, minChunk: 8) { r in
+            for i in r {
+                let src = s + i * d2, dst = o + i * d
+                for j in 0..<d { dst[j] = src[j] * geluErf(src[d + j]) }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Scaled dot-product attention, multi-head, computed in query chunks so memory stays
+/// O(chunk × keys) instead of O(queries × keys) (the decoder fusion at 80×128 would otherwise need
+/// a 10240 × 20480 score matrix per head and frame).
+///
+/// q (B, Lq, H·D), k and v (B, Lk, H·D) — heads split head-major from the channel axis, channel
+/// c in head c / D (einops `b n (h d) -> (b h) n d`). Returns (B, Lq, H·D). Keys and values may be
+/// shared across the batch by passing a batch of 1.
+public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
+                      chunk: Int = 512) -> Tensor {
+    let qc = q.float32(), kc = k.float32(), vc = v.float32()
+    let b = qc.dim(0), lq = qc.dim(1), inner = qc.dim(2)
+    let lk = kc.dim(1)
+    let vInner = vc.dim(2)
+    precondition(inner % heads == 0 && vInner % heads == 0, "attention: \(inner) channels, \(heads) heads")
+    precondition(kc.dim(2) == inner && vc.dim(1) == lk, "attention: q \(q.shape) k \(k.shape) v \(v.shape)")
+    precondition(kc.dim(0) == b || kc.dim(0) == 1, "attention: key batch \(kc.dim(0)) vs \(b)")
+    let d = inner / heads, dv = vInner / heads
+    let out = Tensor(empty: [b, lq, vInner])
+    let kvShared = kc.dim(0) == 1 && b > 1
+
+    if lk <= 64 && lq <= 64 {
+        smallAttention(qc, kc, vc, out, heads: heads, d: d, dv: dv, scale: scale, shared: kvShared)
+        return out
+    }
+    let rows = min(chunk, lq)
+    let scores = Tensor(empty: [rows, lk])
+    for bi in 0..<b {
+        let kb = kvShared ? 0 : bi
+        for h in 0..<heads {
+            let qh = qc.f32 + bi * lq * inner + h * d
+            let kh = kc.f32 + kb * lk * inner + h * d
+            let vh = vc.f32 + kb * lk * vInner + h * dv
+            let oh = out.f32 + bi * lq * vInner + h * dv
+            var r0 = 0
+            while r0 < lq {
+                let m = min(rows, lq - r0)
+                sgemm(transB: true, m: m, n: lk, k: d, alpha: scale, a: qh + r0 * inner, lda: inner,
+                      b: kh, ldb: inner, c: scores.f32, ldc: lk)
+                let s = scores.f32
+                parallelChunks(m, minChunk: 4) { r in
+                    softmaxRows(s + r.lowerBound * lk, rows: r.count, n: lk, ld: lk)
+                }
+                sgemm(m: m, n: dv, k: lk, a: scores.f32, lda: lk, b: vh, ldb: vInner,
+                      c: oh + r0 * vInner, ldc: vInner)
+                r0 += m
+            }
+        }
+    }
+    return out
+}
+
+/// Many tiny attentions (temporal attention: 16 frames per pixel): direct loops, parallel over
+/// (batch, head), since a GEMM call per 16×16 product would cost more than the product.
+private func smallAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor, heads: Int, d: Int,
+                            dv: Int, scale: Float, shared: Bool) {
+    let b = q.dim(0), lq = q.dim(1), lk = k.dim(1)
+    let inner = q.dim(2), vInner = v.dim(2)
+    let qp = q.f32, kp = k.f32, vp = v.f32, op = out.f32
+    parallelChunks(b * heads, minChunk: 16) { jobs in
+        var s = [Float](repeating: 0, count: lk)
+        for job in jobs {
+            let bi = job / heads, h = job % heads
+            let kb = shared ? 0 : bi
+            for i in 0..<lq {
+                let qi = qp + (bi * lq + i) * inner + h * d
+                var m = -Float.infinity
+                for j in 0..<lk {
+                    let kj = kp + (kb * lk + j) * inner + h * d
+                    var acc: Float = 0
+                    for e in 0..<d { acc += qi[e] * kj[e] }
+                    acc *= scale
+                    s[j] = acc
+                    m = max(m, acc)
+                }
+                var sum: Float = 0
+                for j in 0..<lk { s[j] = expf(s[j] - m); sum += s[j] }
+                let inv = 1 / sum
+                let oi = op + (bi * lq + i) * vInner + h * dv
+                for e in 0..<dv { oi[e] = 0 }
+                for j in 0..<lk {
+                    let w = s[j] * inv
+                    let vj = vp + (kb * lk + j) * vInner + h * dv
+                    for e in 0..<dv { oi[e] += w * vj[e] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A reference-counted block of memory that tensors view. It either owns an aligned allocation or
+/// keeps alive whatever owns the bytes (an mmapped file, a buffer handed in through the C ABI).
+public final class TensorStorage: @unchecked Sendable {
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+    private let release: (() -> Void)?
+    private let ownedBytes: Int
+
+    /// Fresh, 64-byte aligned, uninitialised memory.
+    public init(byteCount: Int) {
+        var p: UnsafeMutableRawPointer?
+        let n = max(byteCount, 64)
+        guard posix_memalign(&p, 64, n) == 0, let p else {
+            fatalError("out of memory allocating \(n) bytes")
+        }
+        base = p
+        self.byteCount = byteCount
+        ownedBytes = n
+        release = { free(p) }
+        MemoryStats.shared.allocated(n)
+    }
+
+    /// Wraps memory owned elsewhere; `release` runs when the last tensor viewing it goes away.
+    public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, release: (() -> Void)?) {
+        self.base = base
+        self.byteCount = byteCount
+        self.release = release
+        ownedBytes = 0
+    }
+
+    deinit {
+        release?()
+        if ownedBytes > 0 { MemoryStats.shared.freed(ownedBytes) }
+    }
+}
+
+/// Live bytes of owned tensor storage, for memory reports (mmapped weights are not counted).
+public final class MemoryStats: @unchecked Sendable {
+    public static let shared = MemoryStats()
+    private let lock = NSLock()
+    private var live = 0
+    private var peak = 0
+
+    func allocated(_ n: Int) {
+        lock.lock(); live += n; peak = max(peak, live); lock.unlock()
+    }
+    func freed(_ n: Int) {
+        lock.lock(); live -= n; lock.unlock()
+    }
+    public var liveBytes: Int { lock.lock(); defer { lock.unlock() }; return live }
+    public var peakBytes: Int { lock.lock(); defer { lock.unlock() }; return peak }
+    public func resetPeak() { lock.lock(); peak = live; lock.unlock() }
+}
