@@ -1,0 +1,18 @@
+import TCCore
+
+/// Runs a fixture's computation through the real model code and returns its outputs by name
+/// (without the `output.` prefix). Each model file family registers one runner per fixture name.
+public typealias ParityRunner = (ParityFixture) throws -> [String: Tensor]
+
+public enum ParityRegistry {
+    /// Fixture name (`__metadata__.fixture.fixture`) → runner.
+    public static let runners: [String: ParityRunner] = [:]
+
+    public static func run(_ fixture: ParityFixture) throws -> [ParityResult] {
+        guard let runner = runners[fixture.name] else {
+            throw ConfigError.invalid(path: fixture.path,
+                                      reason: "no runner for fixture '\(fixture.name)' (known: \(runners.keys.sorted().joined(separator: ", ")))")
+        }
+        return try fixture.compare(runner(fixture))
+    }
+}
