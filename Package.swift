@@ -19,6 +19,7 @@ let package = Package(
         .target(name: "TCCore", dependencies: ["COpenBLAS"], swiftSettings: numeric),
         .target(name: "TCModels", dependencies: ["TCCore"], swiftSettings: numeric),
         .testTarget(name: "TCCoreTests", dependencies: ["TCCore"]),
+        .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"]),
     ],
     // Swift 5 mode: the kernels hand raw pointers to concurrent loops, which Swift 6's strict
     // Sendable checking rejects without adding anything for this code.

@@ -5,8 +5,11 @@ import TCCore
 public typealias ParityRunner = (ParityFixture) throws -> [String: Tensor]
 
 public enum ParityRegistry {
-    /// Fixture name (`__metadata__.fixture.fixture`) → runner.
-    public static let runners: [String: ParityRunner] = [:]
+    /// Fixture name (`__metadata__.fixture.fixture`) → runner. One entry per line, sorted by name.
+    public static let runners: [String: ParityRunner] = [
+        "resampler": ResamplerParity.run,
+        "vae_encode": VAEParity.encode,
+    ]
 
     public static func run(_ fixture: ParityFixture) throws -> [ParityResult] {
         guard let runner = runners[fixture.name] else {
