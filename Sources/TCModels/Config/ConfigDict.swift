@@ -28,7 +28,8 @@ public struct ConfigDict: @unchecked Sendable {
     }
 
     public func int(_ key: String) throws -> Int {
-        if let n = values[key] as? NSNumber, !(values[key] is Bool) { return n.intValue }
+        // JSON booleans are NSNumbers of type "c"; `is Bool` would also match the integers 0 and 1.
+        if let n = values[key] as? NSNumber, String(cString: n.objCType) != "c" { return n.intValue }
         throw missingOrWrong(key, "an integer")
     }
 

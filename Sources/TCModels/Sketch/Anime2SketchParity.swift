@@ -1,0 +1,39 @@
+import TCCore
+
+/// The weights of a parity fixture only (its metadata's `weight_keys`), so a strict load does not
+/// see the fixture's `input.*`/`output.*` tensors as unexpected.
+public final class FixtureWeights: TensorSource {
+    public let fixture: ParityFixture
+    public let allKeys: [String]
+    private let keySet: Set<String>
+
+    public init(_ fixture: ParityFixture) throws {
+        self.fixture = fixture
+        allKeys = try fixture.meta.strings("weight_keys")
+        keySet = Set(allKeys)
+    }
+
+    public var sourceName: String { fixture.path }
+    public func contains(_ key: String) -> Bool { keySet.contains(key) }
+
+    public func tensor(_ key: String) throws -> Tensor {
+        guard keySet.contains(key) else { throw WeightError.missingKey(file: fixture.path, key: key) }
+        return try fixture.file.tensor(key)
+    }
+}
+
+/// Fixture (k), `anime2sketch`: the generator on `input.x` with its debug taps.
+public enum Anime2SketchParity {
+    public static func config(_ fixture: ParityFixture) throws -> Anime2Sketch.Config {
+        let c = fixture.config
+        return Anime2Sketch.Config(inputChannels: try c.int("input_nc"), outputChannels: try c.int("output_nc"),
+                                   numDowns: try c.int("num_downs"), ngf: try c.int("ngf"))
+    }
+
+    public static func run(_ fixture: ParityFixture) throws -> [String: Tensor] {
+        let net = try Anime2Sketch(try FixtureWeights(fixture), config: try config(fixture))
+        var out: [String: Tensor] = [:]
+        out["sketch"] = try net(try fixture.input("x")) { depth, t in out["debug.unet_block.\(depth)"] = t }
+        return out
+    }
+}

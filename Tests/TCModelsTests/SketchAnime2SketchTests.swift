@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import TCCore
+import TCModels
+
+/// Random weights for a small generator, under the real checkpoint keys.
+private func smallGenerator(ngf: Int = 2, numDowns: Int = 8) -> MemorySource {
+    var d: [String: Tensor] = [:]
+    for (i, (key, shape)) in Anime2Sketch.Config(numDowns: numDowns, ngf: ngf).expectedShapes.enumerated() {
+        d[key] = sketchTestTensor(shape, seed: UInt64(i + 1), scale: 0.3)
+    }
+    return MemorySource(d, name: "small.pth")
+}
+
+@Suite("Anime2Sketch")
+struct SketchAnime2SketchTests {
+    /// Fixture (k): sketch and every debug.unet_block tap, through the real loading code.
+    @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
+    func parityWithFixture() throws {
+        let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
+        let outputs = try Anime2SketchParity.run(fixture)
+        let results = try fixture.compare(outputs).filter { outputs[$0.output] != nil }
+        #expect(results.count == 8)
+        for r in results {
+            print("anime2sketch \(r.output): max abs \(r.maxAbsErr), rel L2 \(r.relL2Err)")
+            #expect(r.passed, "\(r.output): max abs \(r.maxAbsErr) (tol \(r.tolerance.maxAbs)), rel L2 \(r.relL2Err) (tol \(r.tolerance.relL2))")
+        }
+    }
+
+    /// The configuration is read off the weights; ngf 8 in the fixture, 8 levels.
+    @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
+    func configFromWeights() throws {
+        let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
+        let net = try Anime2Sketch(try FixtureWeights(fixture))
+        #expect(net.config == Anime2Sketch.Config(numDowns: try fixture.config.int("num_downs"),
+                                                  ngf: try fixture.config.int("ngf")))
+    }
+
+    /// The released layout (`full_size_reference` of fixture (k)): 32 tensors, 54,405,505 parameters.
+    @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
+    func releasedLayoutMatchesReference() throws {
+        let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
+        let full = try fixture.meta.dict("full_size_reference")
+        let keys = try full.dict("keys")
+        let released = Anime2Sketch.Config()
+        #expect(released.expectedShapes.count == keys.values.count)
+        for (key, shape) in released.expectedShapes {
+            #expect(try keys.ints(key) == shape, "\(key)")
+        }
+        #expect(released.parameterCount == (try full.int("total_parameters")))
+    }
+
+    @Test func releasedParameterCount() {
+        #expect(Anime2Sketch.Config().parameterCount == 54_405_505)
+        #expect(Anime2Sketch.Config().expectedShapes.count == 32)
+    }
+
+    /// DataParallel files: every `module.` substring is removed, wherever it sits in the key.
+    @Test func loadsDataParallelKeys() throws {
+        let plain = smallGenerator()
+        let prefixed = try MemorySource.copy(of: plain, rename: { k in
+            k.hasSuffix("bias") ? "module." + k : "module." + k.replacingOccurrences(of: "model.1.", with: "model.1.module.")
+        })
+        #expect(prefixed.allKeys.allSatisfy { $0.hasPrefix("module.") })
+        let x = sketchTestTensor([1, 3, 256, 256], seed: 99)
+        let a = try Anime2Sketch(plain)(x)
+        let b = try Anime2Sketch(prefixed)(x)
+        #expect(a.shape == [1, 1, 256, 256])
+        #expect(maxAbsDifference(a, b) == 0)
+    }
+
+    @Test func keyCollisionAfterStripping() throws {
+        let src = smallGenerator()
+        src.tensors["module.model.model.0.bias"] = src.tensors["model.model.0.bias"]
+        #expect(throws: SketchError.keyCollision(source: "small.pth", key: "model.model.0.bias",
+                                                 stored: ["model.model.0.bias", "module.model.model.0.bias"])) {
+            try Anime2Sketch(src)
+        }
+    }
+
+    /// Missing and unexpected tensors are all listed in one error.
+    @Test func strictLoadListsMissingAndUnexpected() throws {
+        let src = smallGenerator()
+        let inner = "model.model.1.model.3.model.5.bias"
+        src.tensors[inner] = nil
+        src.tensors["model.model.3.bias"] = nil
+        src.tensors["model.model.9.weight"] = Tensor(zeros: [1])
+        do {
+            _ = try Anime2Sketch(src)
+            Issue.record("loaded a checkpoint with missing tensors")
+        } catch let SketchError.keyMismatch(source, _, missing, unexpected) {
+            #expect(source == "small.pth")
+            #expect(missing == [inner, "model.model.3.bias"])
+            #expect(unexpected == ["model.model.9.weight"])
+        }
+    }
+
+    @Test func unrelatedFileIsNamedMismatch() throws {
+        let src = MemorySource(["time_embed.0.weight": Tensor(zeros: [4, 4])], name: "sketch_encoder.ckpt")
+        do {
+            _ = try Anime2Sketch(src)
+            Issue.record("loaded an unrelated checkpoint")
+        } catch let SketchError.keyMismatch(_, _, missing, unexpected) {
+            #expect(missing.count == 32)
+            #expect(unexpected == ["time_embed.0.weight"])
+        }
+    }
+
+    @Test func wrongShapeIsRejected() throws {
+        let src = smallGenerator()
+        src.tensors["model.model.1.model.1.bias"] = Tensor(zeros: [5])
+        #expect(throws: WeightError.shapeMismatch(file: "small.pth", key: "model.model.1.model.1.bias",
+                                                  expected: [4], got: [5])) {
+            try Anime2Sketch(src)
+        }
+    }
+
+    @Test func configThatDisagreesWithWeights() throws {
+        #expect(throws: WeightError.self) { try Anime2Sketch(smallGenerator(), config: .init(ngf: 4)) }
+        #expect(throws: SketchError.self) { try Anime2Sketch(smallGenerator(), config: .init(numDowns: 9, ngf: 2)) }
+        #expect(throws: SketchError.self) { try Anime2Sketch(smallGenerator(), config: .init(numDowns: 4, ngf: 2)) }
+    }
+
+    @Test(arguments: [[1, 3, 200, 256], [1, 3, 256, 384], [1, 4, 256, 256], [1, 1, 256, 256], [3, 256, 256], [0, 3, 256, 256]])
+    func rejectsInputShape(_ shape: [Int]) throws {
+        let net = try Anime2Sketch(smallGenerator())
+        #expect(throws: SketchError.self) { try net(Tensor(zeros: shape)) }
+    }
+
+    /// Depth is read from the nesting: a 9-level generator needs sides that are multiples of 512.
+    @Test func otherDepthFromWeights() throws {
+        let net = try Anime2Sketch(smallGenerator(ngf: 1, numDowns: 9))
+        #expect(net.config.numDowns == 9 && net.config.sizeMultiple == 512)
+        #expect(throws: SketchError.self) { try net(Tensor(zeros: [1, 3, 256, 256])) }
+        let y = try net(sketchTestTensor([1, 3, 512, 512], seed: 5))
+        #expect(y.shape == [1, 1, 512, 512])
+        #expect(y.toArray().allSatisfy { $0 > -1 && $0 < 1 })
+    }
+}
