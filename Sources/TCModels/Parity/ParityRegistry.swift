@@ -8,6 +8,8 @@ public enum ParityRegistry {
     /// Fixture name (`__metadata__.fixture.fixture`) → runner. One entry per line, sorted by name.
     public static let runners: [String: ParityRunner] = [
         "resampler": ResamplerParity.run,
+        "unet_controlled_step": UNetParity.unetControlledStep,
+        "unet_step": UNetParity.unetStep,
         "vae_encode": VAEParity.encode,
     ]
 
