@@ -10,6 +10,7 @@ public enum ParityRegistry {
         "resampler": ResamplerParity.run,
         "unet_controlled_step": UNetParity.unetControlledStep,
         "unet_step": UNetParity.unetStep,
+        "vae_decode_dualref": VAEParity.decode,
         "vae_encode": VAEParity.encode,
     ]
 

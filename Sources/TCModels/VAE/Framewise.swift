@@ -4,12 +4,17 @@ import TCCore
 /// temporaries exist for one frame at a time (a 128-channel 320×512 activation is 84 MB per frame
 /// but 1.3 GB for a 16-frame clip). Only for blocks whose frames do not interact.
 func framewise(_ x: Tensor, _ f: (Tensor) -> Tensor) -> Tensor {
+    framewise(x) { _, frame in f(frame) }
+}
+
+/// `framewise` with the frame's index passed along.
+func framewise(_ x: Tensor, indexed f: (Int, Tensor) -> Tensor) -> Tensor {
     let n = x.dim(0)
-    if n == 1 { return f(x) }
+    if n == 1 { return f(0, x) }
     let src = x.float32()
     var out: Tensor?
     for i in 0..<n {
-        let y = f(src.sliced(axis: 0, i..<(i + 1))).float32()
+        let y = f(i, src.sliced(axis: 0, i..<(i + 1))).float32()
         let o = out ?? Tensor(empty: [n] + y.shape.dropFirst())
         out = o
         (o.f32 + i * y.count).update(from: y.f32, count: y.count)

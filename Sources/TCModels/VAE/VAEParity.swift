@@ -17,4 +17,15 @@ enum VAEParity {
         for (i, h) in out.hiddenStates.enumerated() { result["hidden_states.\(i)"] = h }
         return result
     }
+
+    static func decode(_ f: ParityFixture) throws -> [String: Tensor] {
+        let config = try VAEConfig(f.config)
+        let root = f.weights
+        let decoder = try DualReferenceDecoder(root.scoped("first_stage_model"), config: config)
+        try f.requireAllWeightsRead(root, prefix: "first_stage_model.")
+        let refs = try DecoderReferences(referenceContext: (0...config.levels).map { try f.input("ref_context.\($0)") })
+        let z = try f.input("z_decoder")
+        let frames = try f.config.int("T", default: z.dim(0))
+        return ["frames": try decoder(z, references: decoder.prepare(refs), frames: frames)]
+    }
 }
