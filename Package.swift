@@ -13,11 +13,21 @@ let package = Package(
     products: [
         .library(name: "TCCore", targets: ["TCCore"]),
         .library(name: "TCModels", targets: ["TCModels"]),
+        .executable(name: "tcgraph", targets: ["tcgraph"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(name: "TCCore", dependencies: ["COpenBLAS"], swiftSettings: numeric),
         .target(name: "TCModels", dependencies: ["TCCore"], swiftSettings: numeric),
+        // The plugin ABI: C headers only, shared by the host and every plugin (DESIGN.md §2).
+        .target(name: "CTCABI"),
+        .executableTarget(name: "tcgraph", dependencies: [
+            "TCCore", "TCModels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "TCCoreTests", dependencies: ["TCCore"]),
         .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"]),
     ],

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `tcgraph` root command. Subcommands are registered in ONE place: the list below, one line
+/// each, each command in its own `<Name>Command.swift` file of this folder.
+@main
+struct TCGraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tcgraph",
+        abstract: "Generative cartoon interpolation as a plugin-based node graph.",
+        discussion: ExitStatus.help,
+        version: tcgraphVersion,
+        subcommands: [
+        ]
+    )
+}
