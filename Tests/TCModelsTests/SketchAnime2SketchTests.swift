@@ -136,4 +136,17 @@ struct SketchAnime2SketchTests {
         #expect(y.shape == [1, 1, 512, 512])
         #expect(y.toArray().allSatisfy { $0 > -1 && $0 < 1 })
     }
+
+    /// IMAGE frames → hints: the fixture's input as [0,1] frames gives (1 − sketch)/2 of its output.
+    @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
+    func framesToHints() throws {
+        let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
+        let net = try Anime2Sketch(try FixtureWeights(fixture))
+        let images = try fixture.input("x").permuted([0, 2, 3, 1]).contiguous().map { ($0 + 1) / 2 }
+        let hints = try net.sketches(from: images)
+        let want = try fixture.expected("sketch").map { (1 - $0) / 2 }
+        #expect(hints.frames.shape == [2, 256, 256, 1] && hints.present == [true, true])
+        #expect(maxAbsDifference(hints.frames, want) < 1e-4)
+        #expect(throws: SketchError.self) { try net.sketches(from: Tensor(zeros: [1, 320, 512, 3])) }
+    }
 }

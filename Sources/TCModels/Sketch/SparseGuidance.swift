@@ -1,0 +1,40 @@
+/// Which frames of a clip carry a sketch in sparse sketch guidance (sketch-and-colorize.md §0, §4):
+/// the two endpoints always, then bisection with floor midpoints. For 16 frames level 1 gives
+/// {0,7,15}, level 2 {0,3,7,11,15}, level 3 {0,1,3,5,…,13,15} (the official demo asset) and level 4
+/// all 16 frames.
+public enum SparseGuidance {
+    /// Sorted frame indices for bisection `level` (0 = the endpoints only) over `frameCount` frames.
+    /// Each level splits every interval [a, b] of the previous one at ⌊(a+b)/2⌋.
+    public static func bisectionFrames(level: Int, frameCount: Int) throws -> [Int] {
+        guard frameCount >= 2 else {
+            throw SketchError.invalidInput(what: "sparse guidance frame count", expected: "at least 2", got: "\(frameCount)")
+        }
+        guard level >= 0 else {
+            throw SketchError.invalidInput(what: "bisection level", expected: "0 or more (1…4 for 16 frames)", got: "\(level)")
+        }
+        var frames: Set<Int> = [0, frameCount - 1]
+        var intervals = [(0, frameCount - 1)]
+        for _ in 0..<level {
+            var next: [(Int, Int)] = []
+            for (a, b) in intervals where b - a >= 2 {
+                let m = (a + b) / 2
+                frames.insert(m)
+                next += [(a, m), (m, b)]
+            }
+            intervals = next
+        }
+        return frames.sorted()
+    }
+
+    /// Per-frame flags for `frames` (e.g. a bisection pattern) over `frameCount` frames.
+    public static func presentMask(_ frames: [Int], frameCount: Int) throws -> [Bool] {
+        var mask = Array(repeating: false, count: frameCount)
+        for f in frames {
+            guard f >= 0 && f < frameCount else {
+                throw SketchError.invalidInput(what: "sketch frame index", expected: "0…\(frameCount - 1)", got: "\(f)")
+            }
+            mask[f] = true
+        }
+        return mask
+    }
+}
