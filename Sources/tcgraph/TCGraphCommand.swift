@@ -10,6 +10,7 @@ struct TCGraphCommand: ParsableCommand {
         discussion: ExitStatus.help,
         version: tcgraphVersion,
         subcommands: [
+            ParityCommand.self,
         ]
     )
 }
