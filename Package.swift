@@ -20,8 +20,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "TCCore", dependencies: ["COpenBLAS"], swiftSettings: numeric),
-        .target(name: "TCModels", dependencies: ["TCCore"], swiftSettings: numeric),
+        .target(name: "TCModels", dependencies: ["TCCore", "CZlib"],
+                exclude: ["CLIP/Resources/README.md"],
+                resources: [.copy("CLIP/Resources/bpe_simple_vocab_16e6.txt.gz")], swiftSettings: numeric),
         // The plugin ABI: C headers only, shared by the host and every plugin (DESIGN.md §2).
         .target(name: "CTCABI"),
         .executableTarget(name: "tcgraph", dependencies: [
