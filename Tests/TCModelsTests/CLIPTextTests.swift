@@ -11,3 +11,16 @@ import TCModels
         for r in results { #expect(r.passed, "\(r.output): max \(r.maxAbsErr) rel \(r.relL2Err) \(r.problem ?? "")") }
     }
 }
+
+@Suite struct CLIPVisionTests {
+    /// Spec §2.5: the tower on the fixture's preprocessed image returns all tokens of the last block.
+    @Test(.enabled(if: SharedFixtures.available("clip_vision"), "needs ../shared/parity/clip_vision.safetensors"))
+    func towerOnPreprocessedImage() throws {
+        let fixture = try ParityFixture(path: SharedFixtures.url("clip_vision")!.path)
+        let tower = try CLIPVisionEncoder(fixture.weights.scoped("embedder.model"), config: OpenCLIPVisionConfig(fixture.config))
+        let got = try tower(fixture.expected("preprocessed"))
+        let results = try fixture.compare(["tokens": got, "preprocessed": fixture.expected("preprocessed")])
+        for r in results { #expect(r.passed, "\(r.output): max \(r.maxAbsErr) rel \(r.relL2Err) \(r.problem ?? "")") }
+        #expect(throws: ModelInputError.self) { try tower(Tensor(zeros: [1, 3, 220, 224])) }
+    }
+}

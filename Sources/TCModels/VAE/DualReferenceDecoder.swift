@@ -25,6 +25,9 @@ public struct DualReferenceDecoder {
         case combiner(ReferenceCombiner)
     }
 
+    /// Keys under `first_stage_model.` that decoding never reads (Q1).
+    public static let unusedKeys = ["post_quant_conv.weight", "post_quant_conv.bias"]
+
     /// `w` is scoped at the autoencoder (`first_stage_model.`).
     public init(_ w: WeightReader, config: VAEConfig = .toonCrafter) throws {
         self.config = config
