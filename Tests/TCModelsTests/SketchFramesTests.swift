@@ -179,4 +179,24 @@ struct SketchSparseGuidanceTests {
         #expect(throws: SketchError.self) { try SketchFrames.sparse([1: a], frameCount: 16, height: 6, width: 4) }
         #expect(throws: SketchError.self) { try SketchFrames.sparse([:], frameCount: 0, height: 4, width: 6) }
     }
+
+    /// The keyframes' own lines at both ends, nothing between.
+    @Test func endpointSketchesFromKeyframes() throws {
+        let a = syntheticImage(64, 64) { _, y, _, _ in (20..<23).contains(y) ? 0 : 1 }
+        let b = syntheticImage(64, 64) { _, _, x, _ in (40..<42).contains(x) ? 0 : 1 }
+        let s = try SparseGuidance.endpointSketches(first: a, last: b, frameCount: 16, extractor: DarknessDoG())
+        #expect(s.frames.shape == [16, 64, 64, 1])
+        #expect(s.present == [true] + Array(repeating: false, count: 14) + [true])
+        let direct = try DarknessDoG()(concat([a, b], axis: 0)).frames.toArray()
+        let v = s.frames.toArray(), n = 64 * 64
+        #expect(Array(v[0..<n]) == Array(direct[0..<n]))
+        #expect(Array(v[(15 * n)...]) == Array(direct[n...]))
+        #expect(v[n..<(15 * n)].allSatisfy { $0 == 0 })
+        #expect(v[20 * 64 + 5] > 0.3 && v[15 * n + 5 * 64 + 40] > 0.3)
+        #expect(throws: SketchError.self) {
+            try SparseGuidance.endpointSketches(first: a, last: syntheticImage(32, 64) { _, _, _, _ in 1 }, frameCount: 16,
+                                                extractor: XDoG())
+        }
+        #expect(throws: SketchError.self) { try SparseGuidance.endpointSketches(first: a, last: b, frameCount: 1, extractor: XDoG()) }
+    }
 }

@@ -101,3 +101,20 @@ func median(_ values: [Float]) -> Float? {
     let n = s.count
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
 }
+
+/// Anything that turns IMAGE frames into SKETCH frames (white lines on black).
+public protocol LineExtractor {
+    func extractLines(_ images: Tensor) throws -> SketchFrames
+}
+
+extension DarknessDoG: LineExtractor {
+    public func extractLines(_ images: Tensor) throws -> SketchFrames { try self(images) }
+}
+
+extension XDoG: LineExtractor {
+    public func extractLines(_ images: Tensor) throws -> SketchFrames { try self(images) }
+}
+
+extension Anime2Sketch: LineExtractor {
+    public func extractLines(_ images: Tensor) throws -> SketchFrames { try sketches(from: images) }
+}

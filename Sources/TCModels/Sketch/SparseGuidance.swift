@@ -1,3 +1,5 @@
+import TCCore
+
 /// Which frames of a clip carry a sketch in sparse sketch guidance (sketch-and-colorize.md §0, §4):
 /// the two endpoints always, then bisection with floor midpoints. For 16 frames level 1 gives
 /// {0,7,15}, level 2 {0,3,7,11,15}, level 3 {0,1,3,5,…,13,15} (the official demo asset) and level 4
@@ -36,5 +38,25 @@ public enum SparseGuidance {
             mask[f] = true
         }
         return mask
+    }
+}
+
+extension SparseGuidance {
+    /// The endpoint sketches of sparse guidance taken from the keyframes themselves (the two input
+    /// frames always have their sketch, §4): `first` and `last` are IMAGE frames (1, H, W, C) of one
+    /// size; their lines go to frames 0 and `frameCount` − 1, every other frame is absent.
+    public static func endpointSketches(first: Tensor, last: Tensor, frameCount: Int,
+                                        extractor: LineExtractor) throws -> SketchFrames {
+        guard frameCount >= 2 else {
+            throw SketchError.invalidInput(what: "sparse guidance frame count", expected: "at least 2", got: "\(frameCount)")
+        }
+        guard first.rank == 4, first.dim(0) == 1, first.shape == last.shape else {
+            throw SketchError.invalidInput(what: "keyframes", expected: "two IMAGE frames (1, H, W, C) of one size",
+                                           got: "\(first.shape) and \(last.shape)")
+        }
+        let lines = try extractor.extractLines(concat([first, last], axis: 0))
+        let h = lines.height, w = lines.width
+        return try SketchFrames.sparse([0: lines.frames[0], frameCount - 1: lines.frames[1]],
+                                       frameCount: frameCount, height: h, width: w)
     }
 }
