@@ -31,7 +31,7 @@ let package = Package(
             "TCCore", "TCModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TCCoreTests", dependencies: ["TCCore"]),
+        .testTarget(name: "TCCoreTests", dependencies: ["TCCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"]),
     ],
     // Swift 5 mode: the kernels hand raw pointers to concurrent loops, which Swift 6's strict

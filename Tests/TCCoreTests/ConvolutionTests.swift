@@ -21,24 +21,6 @@ func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: P
     return out
 }
 
-func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
-    var rng = SplitMix64(seed: seed)
-    return Tensor((0..<shape.reduce(1, *)).map { _ in rng.nextFloat() * 2 - 1 }, shape)
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}
-
 @Test(arguments: [
     (3, 1, Padding2D.same(1)), (3, 2, Padding2D.same(1)), (3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1)),
     (1, 1, Padding2D.zero), (4, 2, Padding2D.same(1)), (14, 14, Padding2D.zero),
