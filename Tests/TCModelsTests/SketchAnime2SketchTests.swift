@@ -14,17 +14,33 @@ private func smallGenerator(ngf: Int = 2, numDowns: Int = 8) -> MemorySource {
 
 @Suite("Anime2Sketch")
 struct SketchAnime2SketchTests {
-    /// Fixture (k): sketch and every debug.unet_block tap, through the real loading code.
+    /// Fixture (k) through the registry: the sketch, every debug.unet_block tap and the test-script
+    /// pipeline, through the real loading code.
     @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
     func parityWithFixture() throws {
         let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
-        let outputs = try Anime2SketchParity.run(fixture)
-        let results = try fixture.compare(outputs).filter { outputs[$0.output] != nil }
-        #expect(results.count == 8)
+        let results = try ParityRegistry.run(fixture)
+        #expect(results.count == 13)
         for r in results {
-            print("anime2sketch \(r.output): max abs \(r.maxAbsErr), rel L2 \(r.relL2Err)")
-            #expect(r.passed, "\(r.output): max abs \(r.maxAbsErr) (tol \(r.tolerance.maxAbs)), rel L2 \(r.relL2Err) (tol \(r.tolerance.relL2))")
+            print("anime2sketch \(r.output): max abs \(r.maxAbsErr) (tol \(r.tolerance.maxAbs)), rel L2 \(r.relL2Err) (tol \(r.tolerance.relL2))")
+            #expect(r.passed, "\(r.output): max abs \(r.maxAbsErr), rel L2 \(r.relL2Err) \(r.problem ?? "")")
         }
+    }
+
+    /// The whole script on its own outputs, including the final resize of our own sketch image.
+    @Test(.enabled(if: SketchFixtures.anime2sketch != nil, SketchFixtures.skipMessage))
+    func pipelineEndToEnd() throws {
+        let fixture = try ParityFixture(path: SketchFixtures.anime2sketch!)
+        let net = try Anime2Sketch(try FixtureWeights(fixture))
+        let script = try Anime2SketchPipeline(net, loadSize: 256)
+        let out = try script(try fixture.input("pipeline.image_uint8"))
+        #expect(out.resized.toArray() == (try fixture.expected("pipeline.resized_uint8")).toArray())
+        let saved = try fixture.expected("pipeline.saved_uint8")
+        #expect(out.saved.shape == saved.shape && out.saved.dtype == .u8)
+        #expect(maxAbsDifference(out.saved, saved) <= 1)
+        #expect(throws: SketchError.self) { try Anime2SketchPipeline(net, loadSize: 200) }
+        #expect(throws: SketchError.self) { try script(Tensor(zeros: [20, 30, 3])) }
+        #expect(throws: SketchError.self) { try script(Tensor(zeros: [20, 30, 4], dtype: .u8)) }
     }
 
     /// The configuration is read off the weights; ngf 8 in the fixture, 8 levels.

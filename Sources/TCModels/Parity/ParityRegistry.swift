@@ -7,6 +7,7 @@ public typealias ParityRunner = (ParityFixture) throws -> [String: Tensor]
 public enum ParityRegistry {
     /// Fixture name (`__metadata__.fixture.fixture`) → runner. One entry per line, sorted by name.
     public static let runners: [String: ParityRunner] = [
+        "anime2sketch": Anime2SketchParity.run,
         "clip_text": CLIPParity.text,
         "ddim_sample": SamplerParity.ddimSample,
         "resampler": ResamplerParity.run,

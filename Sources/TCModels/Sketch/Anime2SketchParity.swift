@@ -22,7 +22,8 @@ public final class FixtureWeights: TensorSource {
     }
 }
 
-/// Fixture (k), `anime2sketch`: the generator on `input.x` with its debug taps.
+/// Fixture (k), `anime2sketch`: the generator on `input.x` with its debug taps, and the test
+/// script on `input.pipeline.image_uint8`.
 public enum Anime2SketchParity {
     public static func config(_ fixture: ParityFixture) throws -> Anime2Sketch.Config {
         let c = fixture.config
@@ -34,6 +35,18 @@ public enum Anime2SketchParity {
         let net = try Anime2Sketch(try FixtureWeights(fixture), config: try config(fixture))
         var out: [String: Tensor] = [:]
         out["sketch"] = try net(try fixture.input("x")) { depth, t in out["debug.unet_block.\(depth)"] = t }
+
+        let image = try fixture.input("pipeline.image_uint8")
+        let script = try Anime2SketchPipeline(net, loadSize: try fixture.meta.dict("pipeline").int("load_size"))
+        let p = try script(image)
+        out["pipeline.resized_uint8"] = p.resized
+        out["pipeline.x"] = p.x
+        out["pipeline.sketch"] = p.sketch
+        out["pipeline.sketch_uint8"] = p.sketchImage
+        // The fixture checks the final resize on its own expected `sketch_uint8` (README (k)), so a
+        // ±1 truncation difference upstream is not counted twice.
+        out["pipeline.saved_uint8"] = pilResize(try fixture.expected("pipeline.sketch_uint8"),
+                                                width: image.dim(1), height: image.dim(0), filter: .bicubic)
         return out
     }
 }
