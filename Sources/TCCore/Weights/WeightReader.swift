@@ -48,7 +48,11 @@ public final class WeightReader {
     /// Tensor `prefix + name`; with `shape`, its shape is checked too.
     public func callAsFunction(_ name: String, shape: [Int]? = nil) throws -> Tensor {
         let k = prefix + name
-        let t = try source.tensor(k)
+        let t = if let shape, let synthetic = source as? ShapeAwareTensorSource {
+            try synthetic.tensor(k, shape: shape)
+        } else {
+            try source.tensor(k)
+        }
         if let shape, t.shape != shape {
             throw WeightError.shapeMismatch(file: source.sourceName, key: k, expected: shape, got: t.shape)
         }
