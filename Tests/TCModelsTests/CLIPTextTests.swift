@@ -13,6 +13,14 @@ import TCModels
 }
 
 @Suite struct CLIPVisionTests {
+    /// Spec §1.5, §2.5: kornia-style squash resize + CLIP normalisation, then the tower.
+    @Test(.enabled(if: SharedFixtures.available("clip_vision"), "needs ../shared/parity/clip_vision.safetensors"))
+    func clipVisionFixture() throws {
+        let results = try SharedFixtures.run("clip_vision")
+        #expect(results.map(\.output).sorted() == ["preprocessed", "tokens"])
+        for r in results { #expect(r.passed, "\(r.output): max \(r.maxAbsErr) rel \(r.relL2Err) \(r.problem ?? "")") }
+    }
+
     /// Spec §2.5: the tower on the fixture's preprocessed image returns all tokens of the last block.
     @Test(.enabled(if: SharedFixtures.available("clip_vision"), "needs ../shared/parity/clip_vision.safetensors"))
     func towerOnPreprocessedImage() throws {

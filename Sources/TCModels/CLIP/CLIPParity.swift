@@ -9,4 +9,12 @@ enum CLIPParity {
         let tokens = try CLIPTokenizer().tokenize(try f.meta.strings("prompts"), contextLength: encoder.config.contextLength)
         return ["tokens": tokens, "embedding": try encoder(tokens)]
     }
+
+    static func vision(_ f: ParityFixture) throws -> [String: Tensor] {
+        let root = f.weights
+        let tower = try CLIPVisionEncoder(root.scoped("embedder.model"), config: OpenCLIPVisionConfig(f.config))
+        try f.requireAllWeightsRead(root, prefix: "embedder.")
+        let preprocessed = try tower.preprocess(f.input("image"))
+        return ["preprocessed": preprocessed, "tokens": try tower(preprocessed)]
+    }
 }

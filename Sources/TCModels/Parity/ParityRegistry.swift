@@ -9,6 +9,7 @@ public enum ParityRegistry {
     public static let runners: [String: ParityRunner] = [
         "anime2sketch": Anime2SketchParity.run,
         "clip_text": CLIPParity.text,
+        "clip_vision": CLIPParity.vision,
         "ddim_sample": SamplerParity.ddimSample,
         "resampler": ResamplerParity.run,
         "unet_controlled_step": UNetParity.unetControlledStep,

@@ -105,16 +105,22 @@ public struct DualReferenceDecoder {
         }
         // (b t) z h w → (b t) C h w
         var h = convIn(z)
-        h = midBlock1(h, frames: t)
+        // `consume` hands each activation to the block that replaces it, so it can be freed early.
+        h = midBlock1(consume h, frames: t)
         h = midAttn(h)
-        h = midBlock2(h, frames: t)
+        h = midBlock2(consume h, frames: t)
+        // The upsample ending level i+1 is applied frame by frame inside level i's first block.
+        var pendingUpsample: Conv2d?
         for i in (0..<config.levels).reversed() {
-            for block in up[i].blocks { h = block(h, frames: t) }
+            for block in up[i].blocks {
+                h = block(consume h, frames: t, upsample: pendingUpsample)
+                pendingUpsample = nil
+            }
             switch refinement[i] {
             case let .fusion(f): h = f(h, keysValues: p.keysValues[i]!, frames: t)
             case let .combiner(c): c.add(to: h, reference: refs.features[i], frames: t)
             }
-            if let conv = up[i].upsample { h = framewise(h) { conv($0.upsampleNearest2x()) } }
+            pendingUpsample = up[i].upsample
         }
         h = normOut(h, silu: true)
         finalCombiner.add(to: h, reference: refs.features[config.levels], frames: t)

@@ -18,12 +18,16 @@ struct VideoResBlock {
         alpha = sigmoid(try w("\(key).mix_factor", shape: [1]).scalar)
     }
 
-    // (b t) Cin h w → (b t) Cout h w, with t = `frames`
-    func callAsFunction(_ x: Tensor, frames: Int) -> Tensor {
-        let y = spatial(x)
-        var u = inConv(inNorm(y, span: frames, silu: true), frames: frames)
+    /// (b t) Cin h w → (b t) Cout h w, with t = `frames`. With `upsample`, the input is the previous
+    /// level's output and each frame is upsampled (nearest ×2, then that conv) just before the
+    /// spatial block, so the upsampled clip (2.7 GB at 320×512) never exists as a whole.
+    func callAsFunction(_ x: consuming Tensor, frames: Int, upsample: Conv2d? = nil) -> Tensor {
+        let y = framewise(x) { f in spatial(upsample.map { $0(f.upsampleNearest2x()) } ?? f) }
+        _ = consume x
+        // GroupNorm + SiLU + temporal conv, streamed: the second writes over its input.
+        var u = streamedNormalizedTemporalConv(y, norm: inNorm, conv: inConv, frames: frames, inPlace: false)
         // The reference adds a zero time embedding here; dropout is inactive.
-        u = outConv(outNorm(u, span: frames, silu: true), frames: frames)
+        u = streamedNormalizedTemporalConv(consume u, norm: outNorm, conv: outConv, frames: frames, inPlace: true)
         u += y
         u.axpbyInPlace(alpha: alpha, y, beta: 1 - alpha)
         return u

@@ -1,0 +1,110 @@
+import Foundation
+import TCCore
+
+/// temporalConv(SiLU(GroupNorm(x))) with the GroupNorm's statistics pooled over each clip of
+/// `frames` frames (the decoder's `time_stack`, spec §4.2), without materialising the normalised
+/// clip: the statistics are gathered first, then frames are normalised on the fly into a ring of
+/// kernel-size frames as the convolution walks forward in time. With `inPlace`, output frame t
+/// overwrites input frame t (its normalised copy is already in the ring), so the whole step needs
+/// one clip of memory instead of three.
+func streamedNormalizedTemporalConv(_ x: Tensor, norm: GroupNorm, conv: TemporalConv, frames t: Int,
+                                    inPlace: Bool) -> Tensor {
+    let src = x.float32()
+    let nt = src.dim(0), c = src.dim(1), hw = src.count / max(nt * c, 1)
+    let w = conv.weight.float32()
+    let o = w.dim(0), kt = w.dim(2), pad = kt / 2
+    precondition(w.dim(1) == c && (!inPlace || o == c) && nt % t == 0, "streamed temporal conv: \(x.shape) with \(conv.weight.shape)")
+    let (scale, shift) = clipGroupNormAffine(src, norm: norm, frames: t)
+    // One contiguous (O, C) matrix per temporal tap.
+    let taps = Tensor(empty: [kt, o, c])
+    for k in 0..<kt {
+        for oc in 0..<o { for ci in 0..<c { taps.f32[(k * o + oc) * c + ci] = w.f32[(oc * c + ci) * kt + k] } }
+    }
+    let out = inPlace ? src : Tensor(empty: [nt, o] + Array(src.shape.dropFirst(2)))
+    let ring = Tensor(empty: [kt, c, hw])
+    let bias = conv.bias?.float32()
+    for v in 0..<(nt / t) {
+        var ready = -1
+        for f in 0..<t {
+            // Normalise every input frame this output needs that is not in the ring yet.
+            while ready < min(f + pad, t - 1) {
+                ready += 1
+                normalizeFrame(src.f32 + (v * t + ready) * c * hw, into: ring.f32 + (ready % kt) * c * hw,
+                               scale: scale.f32 + v * c, shift: shift.f32 + v * c, channels: c, size: hw)
+            }
+            let dst = out.f32 + (v * t + f) * o * hw
+            var first = true
+            for k in 0..<kt {
+                let j = f + k - pad
+                if j < 0 || j >= t { continue }
+                sgemm(m: o, n: hw, k: c, a: taps.f32 + k * o * c, lda: c, b: ring.f32 + (j % kt) * c * hw, ldb: hw,
+                      beta: first ? 0 : 1, c: dst, ldc: hw)
+                first = false
+            }
+            if first { dst.update(repeating: 0, count: o * hw) }
+            if let bias {
+                let b = bias.f32
+                parallelFor(o) { oc in
+                    let row = dst + oc * hw
+                    let bv = b[oc]
+                    for i in 0..<hw { row[i] += bv }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// Per video and channel, the affine map y = x·scale + shift of GroupNorm with statistics over the
+/// group's channels × `frames` frames × positions (biased variance, float64 accumulation, two passes).
+private func clipGroupNormAffine(_ x: Tensor, norm: GroupNorm, frames t: Int) -> (scale: Tensor, shift: Tensor) {
+    let nt = x.dim(0), c = x.dim(1), hw = x.count / max(nt * c, 1)
+    let groups = norm.groups, cpg = c / groups, videos = nt / t
+    let gamma = norm.weight.float32(), beta = norm.bias.float32()
+    let scale = Tensor(empty: [videos, c]), shift = Tensor(empty: [videos, c])
+    let xs = x.f32, gp = gamma.f32, bp = beta.f32, sp = scale.f32, hp = shift.f32
+    let eps = Double(norm.eps)
+    parallelFor(videos * groups) { job in
+        let v = job / groups, g = job % groups
+        let n = Double(t * cpg * hw)
+        var sum = 0.0
+        for f in 0..<t {
+            let base = xs + ((v * t + f) * c + g * cpg) * hw
+            var s: Float = 0
+            for i in 0..<(cpg * hw) {
+                s += base[i]
+                if i & 1023 == 1023 { sum += Double(s); s = 0 }
+            }
+            sum += Double(s)
+        }
+        let mean = sum / n
+        let m = Float(mean)
+        var sq = 0.0
+        for f in 0..<t {
+            let base = xs + ((v * t + f) * c + g * cpg) * hw
+            var s: Float = 0
+            for i in 0..<(cpg * hw) {
+                let d = base[i] - m
+                s += d * d
+                if i & 1023 == 1023 { sq += Double(s); s = 0 }
+            }
+            sq += Double(s)
+        }
+        let rstd = Float(1 / (sq / n + eps).squareRoot())
+        for ch in (g * cpg)..<((g + 1) * cpg) {
+            let sc = rstd * gp[ch]
+            sp[v * c + ch] = sc
+            hp[v * c + ch] = bp[ch] - m * sc
+        }
+    }
+    return (scale, shift)
+}
+
+private func normalizeFrame(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>,
+                            shift: UnsafePointer<Float>, channels c: Int, size hw: Int) {
+    parallelFor(c) { ch in
+        let xi = x + ch * hw, yo = y + ch * hw
+        let sc = scale[ch], sh = shift[ch]
+        for i in 0..<hw { yo[i] = silu(xi[i] * sc + sh) }
+    }
+}
