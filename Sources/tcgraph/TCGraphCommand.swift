@@ -11,6 +11,7 @@ struct TCGraphCommand: ParsableCommand {
         version: tcgraphVersion,
         subcommands: [
             ParityCommand.self,
+            WeightsCommand.self,
         ]
     )
 }
