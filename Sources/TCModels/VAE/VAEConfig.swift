@@ -12,6 +12,7 @@ public struct VAEConfig: Sendable, Equatable {
     public var doubleZ = true
     public var embedDim = 4
     /// Decoder levels whose `attn_refinement` is a cross-attention Fusion; the others are Combiners.
+    /// Levels beyond the configuration's are ignored, as in the reference (`i_level in attn_level`).
     public var fusionLevels = [2, 3]
     public var scaleFactor: Float = 0.18215
 
@@ -46,9 +47,6 @@ public struct VAEConfig: Sendable, Equatable {
         guard !chMult.isEmpty, chMult.allSatisfy({ $0 > 0 }), ch > 0, ch % 32 == 0 else {
             throw ConfigError.invalid(path: dd.path, reason: "ch \(ch) and ch_mult \(chMult) must be positive with ch a multiple of 32 (GroupNorm(32))")
         }
-        guard fusionLevels.allSatisfy({ (0..<chMult.count).contains($0) }) else {
-            throw ConfigError.invalid(path: "\(dd.path).attn_level", reason: "levels \(fusionLevels) outside 0..<\(chMult.count)")
-        }
     }
 
     public var levels: Int { chMult.count }
@@ -56,11 +54,4 @@ public struct VAEConfig: Sendable, Equatable {
     public func channels(level i: Int) -> Int { ch * chMult[i] }
     /// Channels of the deepest level (the mid block).
     public var bottleneckChannels: Int { ch * chMult[levels - 1] }
-    /// Size of level i for a frame of H×W pixels: each downsample maps n to ⌊(n−2)/2⌋+1 = ⌊n/2⌋
-    /// (pad right/bottom by 1, 3×3 stride 2). Level `levels − 1` is the latent.
-    public func size(level i: Int, height: Int, width: Int) -> (h: Int, w: Int) {
-        var h = height, w = width
-        for _ in 0..<i { h /= 2; w /= 2 }
-        return (h, w)
-    }
 }
