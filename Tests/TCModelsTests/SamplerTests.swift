@@ -104,3 +104,22 @@ import TCModels
         }
     }
 }
+
+/// A cached unconditional context batched with a fresh conditional one is what preparing both
+/// together gives; contexts of different lengths are refused.
+@Test(.enabled(if: ParityFixtures.available("ddim_sample"), ParityFixtures.missingReason))
+func preparedContextsBatch() throws {
+    let f = try ParityFixtures.open("ddim_sample")
+    let unet = try DynamiCrafterUNet.load(f.file, config: try UNetConfig(try f.config.dict("unet_config")))
+    let c = try f.input("c_concat"), ctx = try f.input("c_crossattn"), uc = try f.input("uc_crossattn")
+    let frames = c.dim(2)
+    let cached = try unet.prepare(context: uc, frames: frames)
+    let a = try UNetDenoiser(unet: unet, concat: c, context: try unet.prepare(context: ctx, frames: frames),
+                             unconditional: cached, fs: 10)
+    let b = try UNetDenoiser(unet: unet, concat: c, context: ctx, unconditionalContext: uc, fs: 10)
+    let x = try f.input("noise.x_T")
+    let (ac, au) = try a.predict(x, timestep: 500), (bc, bu) = try b.predict(x, timestep: 500)
+    #expect(ac.toArray() == bc.toArray() && au!.toArray() == bu!.toArray())
+    let short = try unet.prepare(context: ctx.sliced(axis: 1, 0..<100), frames: frames)
+    #expect(throws: ModelInputError.self) { try UNetContext.batched([short, cached]) }
+}

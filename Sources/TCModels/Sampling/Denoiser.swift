@@ -29,20 +29,28 @@ public final class UNetDenoiser: GuidedDenoiser {
 
     /// `concat` (B, 4, T, h, w) keyframe latents, shared by both branches (Q8); `context` and
     /// `unconditionalContext` (B, L, context_dim). Without an unconditional context no guidance runs.
-    public init(unet: DynamiCrafterUNet, concat: Tensor, context: Tensor, unconditionalContext: Tensor?,
-                fs: Int) throws {
-        guard concat.rank == 5, concat.dim(0) == context.dim(0) else {
-            throw ModelInputError.shape(argument: "c_concat", expected: "(\(context.dim(0)), C, T, h, w)", got: concat.shape)
-        }
+    public convenience init(unet: DynamiCrafterUNet, concat: Tensor, context: Tensor, unconditionalContext: Tensor?,
+                            fs: Int) throws {
         if let uc = unconditionalContext, uc.shape != context.shape {
             throw ModelInputError.shape(argument: "unconditional context", expected: "\(context.shape)", got: uc.shape)
         }
+        let frames = concat.rank == 5 ? concat.dim(2) : 0
+        try self.init(unet: unet, concat: concat, context: try unet.prepare(context: context, frames: frames),
+                      unconditional: try unconditionalContext.map { try unet.prepare(context: $0, frames: frames) }, fs: fs)
+    }
+
+    /// The same with contexts already projected by `unet.prepare`; the unconditional one does not
+    /// depend on the input (spec §1.8), so a caller may prepare it once and reuse it across runs.
+    public init(unet: DynamiCrafterUNet, concat: Tensor, context: UNetContext, unconditional: UNetContext?,
+                fs: Int) throws {
+        guard concat.rank == 5, concat.dim(0) == context.batch, concat.dim(2) == context.frames else {
+            throw ModelInputError.shape(argument: "c_concat", expected: "(\(context.batch), C, \(context.frames), h, w)", got: concat.shape)
+        }
         self.unet = unet
         self.concat = concat
-        guided = unconditionalContext != nil
-        let both = unconditionalContext.map { TCCore.concat([context, $0], axis: 0) } ?? context
-        self.context = try unet.prepare(context: both, frames: concat.dim(2))
-        self.fs = Array(repeating: fs, count: both.dim(0))
+        guided = unconditional != nil
+        self.context = try unconditional.map { try UNetContext.batched([context, $0]) } ?? context
+        self.fs = Array(repeating: fs, count: self.context.batch)
     }
 
     public func predict(_ x: Tensor, timestep: Int) throws -> (cond: Tensor, uncond: Tensor?) {

@@ -12,9 +12,10 @@ public struct Guidance: Sendable, Equatable {
     }
 
     /// v = v_u + s·(v_c − v_u); then v ← φ·v·std(v_c)/std(v) + (1−φ)·v, std per video over all
-    /// other axes, unbiased. Without an unconditional prediction v = v_c.
+    /// other axes, unbiased. Without an unconditional prediction, or at scale 1 (where the
+    /// reference skips guidance and its rescale altogether), v = v_c.
     public func combine(cond: Tensor, uncond: Tensor?) -> Tensor {
-        guard let uncond else { return cond.contiguous() }
+        guard let uncond, scale != 1 else { return cond.contiguous() }
         let v = uncond + (cond - uncond) * scale
         guard rescale > 0 else { return v }
         let b = v.dim(0), n = v.count / max(b, 1)

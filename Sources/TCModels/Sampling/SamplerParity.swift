@@ -19,7 +19,7 @@ enum SamplerParity {
 
         let concat = try f.input("c_concat")
         let denoiser = try UNetDenoiser(unet: unet, concat: concat, context: try f.input("c_crossattn"),
-                                        unconditionalContext: try f.input("uc_crossattn"),
+                                        unconditionalContext: sampler.guidance.scale == 1 ? nil : try f.input("uc_crossattn"),
                                         fs: try f.input("fs").toInts()[0])
         let names = ["x_T"] + (0..<sampler.steps).map { "step\($0)" }
         let noise = RecordedNoise(try names.map { try f.input("noise.\($0)") })

@@ -45,3 +45,38 @@ public struct UNetContext {
     public let batch: Int
     public let frames: Int
 }
+
+extension UNetContext {
+    /// Prepared contexts stacked as one batch, in order (e.g. the conditional context and a cached
+    /// unconditional one, for the batched guidance call). All must be for the same model and frame
+    /// count, with the same context length.
+    public static func batched(_ parts: [UNetContext]) throws -> UNetContext {
+        guard let first = parts.first else {
+            throw ModelInputError.invalid(argument: "contexts", reason: "nothing to batch")
+        }
+        guard parts.allSatisfy({ $0.frames == first.frames && Set($0.attention.keys) == Set(first.attention.keys) }) else {
+            throw ModelInputError.invalid(argument: "contexts", reason: "prepared for different models or frame counts")
+        }
+        func stack(_ kvs: [KeyValues], _ batches: [Int]) throws -> KeyValues {
+            let perVideo = kvs[0].k.dim(0) / batches[0]
+            guard zip(kvs, batches).allSatisfy({ $0.k.dim(0) == perVideo * $1 && $0.k.shape.dropFirst() == kvs[0].k.shape.dropFirst() }) else {
+                throw ModelInputError.invalid(argument: "contexts", reason: "contexts of different lengths cannot share a batch")
+            }
+            return KeyValues(k: concat(kvs.map(\.k), axis: 0), v: concat(kvs.map(\.v), axis: 0))
+        }
+        let batches = parts.map(\.batch)
+        var attention: [String: [AttentionContext]] = [:]
+        for (key, contexts) in first.attention {
+            attention[key] = try contexts.indices.map { i in
+                let all = parts.map { $0.attention[key]![i] }
+                let images = all.compactMap(\.image)
+                guard images.isEmpty || images.count == all.count else {
+                    throw ModelInputError.invalid(argument: "contexts", reason: "contexts of different lengths cannot share a batch")
+                }
+                return AttentionContext(text: try stack(all.map(\.text), batches),
+                                        image: images.isEmpty ? nil : try stack(images, batches))
+            }
+        }
+        return UNetContext(attention: attention, batch: batches.reduce(0, +), frames: first.frames)
+    }
+}
