@@ -165,4 +165,16 @@ struct SketchAnime2SketchTests {
         #expect(maxAbsDifference(hints.frames, want) < 1e-4)
         #expect(throws: SketchError.self) { try net.sketches(from: Tensor(zeros: [1, 320, 512, 3])) }
     }
+
+    /// Synthetic weights (benchmarks) take the released layout, or the given configuration.
+    @Test func buildsFromSyntheticWeights() throws {
+        let full = SyntheticWeights()
+        let released = try Anime2Sketch(full)
+        #expect(released.config == Anime2Sketch.Config())
+        #expect(full.layout.count == 32)
+        for (key, shape) in Anime2Sketch.Config().expectedShapes { #expect(full.layout[key] == shape, "\(key)") }
+        let small = try Anime2Sketch(SyntheticWeights(), config: .init(ngf: 2))
+        let y = try small(sketchTestTensor([1, 3, 256, 256], seed: 3))
+        #expect(y.shape == [1, 1, 256, 256] && y.toArray().allSatisfy { $0 > -1 && $0 < 1 })
+    }
 }

@@ -78,21 +78,31 @@ public struct Anime2Sketch {
     /// Loads strictly from `source` (`netG.pth`, `sketch_extractor.pth`, a converted safetensors
     /// file, …). Keys are read with every `module.` removed, as the reference loader does. Without
     /// `config` the configuration is read off the weights (widths from the outer convs, depth from
-    /// the nesting); a given `config` must match them.
+    /// the nesting); a given `config` must match them. `SyntheticWeights` get the given (or the
+    /// released) layout, for benchmarks without the checkpoint.
     public init(_ source: TensorSource, config: Config? = nil) throws {
-        let src = try ModulePrefixStripped(source)
-        let cfg = config ?? Anime2Sketch.inferConfig(src)
-        try cfg.validate()
-        let expected = cfg.expectedShapes
-        let names = Set(expected.map(\.key))
-        let missing = expected.map(\.key).filter { !src.contains($0) }
-        let unexpected = src.allKeys.filter { !names.contains($0) }.sorted()
-        if !missing.isEmpty || !unexpected.isEmpty {
-            throw SketchError.keyMismatch(source: source.sourceName, model: "Anime2Sketch \(cfg)",
-                                          missing: missing, unexpected: unexpected)
+        let src: TensorSource
+        let cfg: Config
+        if source is ShapeAwareTensorSource {
+            // Synthetic weights (benchmarks) exist in whatever layout is asked for: nothing to infer or check.
+            src = source
+            cfg = config ?? Config()
+            try cfg.validate()
+        } else {
+            let stripped = try ModulePrefixStripped(source)
+            cfg = config ?? Anime2Sketch.inferConfig(stripped)
+            try cfg.validate()
+            let names = Set(cfg.expectedShapes.map(\.key))
+            let missing = cfg.expectedShapes.map(\.key).filter { !stripped.contains($0) }
+            let unexpected = stripped.allKeys.filter { !names.contains($0) }.sorted()
+            if !missing.isEmpty || !unexpected.isEmpty {
+                throw SketchError.keyMismatch(source: source.sourceName, model: "Anime2Sketch \(cfg)",
+                                              missing: missing, unexpected: unexpected)
+            }
+            src = stripped
         }
         let w = WeightReader(src)
-        for (key, shape) in expected { _ = try w(key, shape: shape) }
+        for (key, shape) in cfg.expectedShapes { _ = try w(key, shape: shape) }
         self.config = cfg
         outerDown = try Conv2d(w, "model.model.0", stride: 2, padding: 1)
         blocks = try (1..<cfg.numDowns).map { d in
