@@ -32,7 +32,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TCCoreTests", dependencies: ["TCCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"]),
+        .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"], exclude: ["SketchFixtures"]),
     ],
     // Swift 5 mode: the kernels hand raw pointers to concurrent loops, which Swift 6's strict
     // Sendable checking rejects without adding anything for this code.

@@ -166,6 +166,21 @@ struct SketchAnime2SketchTests {
         #expect(throws: SketchError.self) { try net.sketches(from: Tensor(zeros: [1, 320, 512, 3])) }
     }
 
+    /// A PyTorch zip checkpoint saved from DataParallel (`module.` keys) loads through
+    /// `openWeightFile` and computes exactly what the same tensors give from safetensors
+    /// (SketchFixtures/make_anime2sketch_checkpoints.py writes both).
+    @Test func loadsTorchCheckpointWithDataParallelKeys() throws {
+        let pth = try openWeightFile(SketchFixtures.local("anime2sketch_ngf1_dataparallel.pth"))
+        #expect(pth.allKeys.count == 32 && pth.allKeys.allSatisfy { $0.hasPrefix("module.model.") })
+        let fromPth = try Anime2Sketch(pth)
+        let fromSafetensors = try Anime2Sketch(try openWeightFile(SketchFixtures.local("anime2sketch_ngf1.safetensors")))
+        #expect(fromPth.config == Anime2Sketch.Config(ngf: 1))
+        let x = sketchTestTensor([1, 3, 256, 512], seed: 17)
+        let a = try fromPth(x), b = try fromSafetensors(x)
+        #expect(a.shape == [1, 1, 256, 512])
+        #expect(maxAbsDifference(a, b) == 0)
+    }
+
     /// Synthetic weights (benchmarks) take the released layout, or the given configuration.
     @Test func buildsFromSyntheticWeights() throws {
         let full = SyntheticWeights()

@@ -25,6 +25,11 @@ enum SketchFixtures {
     }
 
     static let anime2sketch = path("anime2sketch.safetensors")
+
+    /// A file of Tests/TCModelsTests/SketchFixtures (small checkpoints kept with the tests).
+    static func local(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("SketchFixtures/\(name)").path
+    }
     static let skipMessage: Comment = "needs ../shared/parity/anime2sketch.safetensors (or TCGRAPH_SHARED); skipped"
 }
 
