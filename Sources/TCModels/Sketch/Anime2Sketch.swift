@@ -89,7 +89,7 @@ public struct Anime2Sketch {
             cfg = config ?? Config()
             try cfg.validate()
         } else {
-            let stripped = try ModulePrefixStripped(source)
+            let stripped = try RenamedTensorSource(source, removing: "module.")
             cfg = config ?? Anime2Sketch.inferConfig(stripped)
             try cfg.validate()
             let names = Set(cfg.expectedShapes.map(\.key))

@@ -5,8 +5,6 @@ import TCCore
 public enum SketchError: Error, CustomStringConvertible, Equatable {
     /// A strict load found the file's keys differ from the network's (both lists complete).
     case keyMismatch(source: String, model: String, missing: [String], unexpected: [String])
-    /// Removing `module.` from the keys maps two stored tensors onto one name.
-    case keyCollision(source: String, key: String, stored: [String])
     /// An input tensor or parameter that does not fit: `what` names it.
     case invalidInput(what: String, expected: String, got: String)
 
@@ -17,8 +15,6 @@ public enum SketchError: Error, CustomStringConvertible, Equatable {
             if !missing.isEmpty { parts.append("\(missing.count) missing: \(SketchError.list(missing))") }
             if !unexpected.isEmpty { parts.append("\(unexpected.count) unexpected: \(SketchError.list(unexpected))") }
             return "\(s): not a \(m) checkpoint: tensors \(parts.joined(separator: "; "))"
-        case let .keyCollision(s, k, stored):
-            return "\(s): tensors \(stored.joined(separator: ", ")) all become '\(k)' once 'module.' is removed"
         case let .invalidInput(what, expected, got):
             return "\(what): expected \(expected), got \(got)"
         }
