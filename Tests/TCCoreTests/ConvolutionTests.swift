@@ -1,37 +1,97 @@
 import Testing
 import TCCore
 
-/// Direct-loop convolution: the independent reference for the im2col/GEMM path.
-func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Padding2D) -> [Float] {
-    let n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3)
-    let o = w.dim(0), kh = w.dim(2), kw = w.dim(3)
-    let ho = (h + padding.top + padding.bottom - kh) / stride + 1
-    let wo = (wd + padding.left + padding.right - kw) / stride + 1
-    let xs = x.toArray(), ws = w.toArray(), bs = b?.toArray()
-    var out = [Float](repeating: 0, count: n * o * ho * wo)
-    for i in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
-        var acc = Double(bs?[oc] ?? 0)
-        for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
-            let iy = oy * stride + ky - padding.top, ix = ox * stride + kx - padding.left
-            if iy < 0 || iy >= h || ix < 0 || ix >= wd { continue }
-            acc += Double(xs[((i * c + ic) * h + iy) * wd + ix]) * Double(ws[((oc * c + ic) * kh + ky) * kw + kx])
-        }}}
-        out[((i * o + oc) * ho + oy) * wo + ox] = Float(acc)
-    }}}}
-    return out
+struct ConvCase: CustomTestStringConvertible, Sendable {
+    let n: Int, c: Int, h: Int, w: Int, o: Int, kh: Int, kw: Int, stride: Int, padding: Padding2D, bias: Bool
+    var testDescription: String {
+        "\(n)x\(c)x\(h)x\(w) → \(o) k\(kh)x\(kw) s\(stride) p\(padding.top),\(padding.bottom),\(padding.left),\(padding.right)"
+    }
 }
 
 @Test(arguments: [
-    (3, 1, Padding2D.same(1)), (3, 2, Padding2D.same(1)), (3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1)),
-    (1, 1, Padding2D.zero), (4, 2, Padding2D.same(1)), (14, 14, Padding2D.zero),
+    ConvCase(n: 2, c: 3, h: 29, w: 31, o: 5, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
+    ConvCase(n: 2, c: 3, h: 29, w: 31, o: 5, kh: 3, kw: 3, stride: 2, padding: .same(1), bias: true),
+    // The VAE encoder's downsample: pad right/bottom only, then a stride-2 conv (spec Q20).
+    ConvCase(n: 1, c: 4, h: 15, w: 20, o: 6, kh: 3, kw: 3, stride: 2, padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1), bias: true),
+    ConvCase(n: 3, c: 7, h: 9, w: 11, o: 5, kh: 1, kw: 1, stride: 1, padding: .zero, bias: true),
+    ConvCase(n: 1, c: 7, h: 9, w: 11, o: 5, kh: 1, kw: 1, stride: 2, padding: .zero, bias: false),
+    ConvCase(n: 2, c: 3, h: 32, w: 32, o: 4, kh: 4, kw: 4, stride: 2, padding: .same(1), bias: true),
+    // CLIP's patch embedding: 14×14 stride 14, no bias.
+    ConvCase(n: 1, c: 3, h: 42, w: 28, o: 8, kh: 14, kw: 14, stride: 14, padding: .zero, bias: false),
+    ConvCase(n: 2, c: 5, h: 13, w: 6, o: 3, kh: 5, kw: 3, stride: 1, padding: Padding2D(top: 2, bottom: 1, left: 0, right: 3), bias: true),
+    ConvCase(n: 1, c: 2, h: 3, w: 3, o: 2, kh: 3, kw: 3, stride: 1, padding: .same(4), bias: true),
+    ConvCase(n: 5, c: 16, h: 5, w: 8, o: 12, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
 ])
-func conv2dMatchesDirectLoops(kernel: Int, stride: Int, padding: Padding2D) {
-    let x = randomTensor([2, 3, 29, 31], seed: 1)
-    let w = randomTensor([5, 3, kernel, kernel], seed: 2)
-    let b = randomTensor([5], seed: 3)
-    let got = conv2d(x, weight: w, bias: b, stride: stride, padding: padding).toArray()
-    let want = naiveConv2d(x, w, b, stride: stride, padding: padding)
-    #expect(got.count == want.count)
-    let err = zip(got, want).map { abs($0 - $1) }.max() ?? 0
-    #expect(err < 1e-4)
+func conv2dMatchesDirectLoops(_ c: ConvCase) {
+    let x = randomTensor([c.n, c.c, c.h, c.w], seed: 1)
+    let w = randomTensor([c.o, c.c, c.kh, c.kw], seed: 2)
+    let b = c.bias ? randomTensor([c.o], seed: 3) : nil
+    let got = conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
+    let want = naiveConv2d(Dense(x), Dense(w), b.map(Dense.init), stride: c.stride, padding: c.padding)
+    #expect(relativeError(got, want) < 1e-5)
+}
+
+@Test func conv2dRandomShapes() {
+    var rng = SplitMix64(seed: 42)
+    for i in 0..<12 {
+        let k = rng.int(1...5), s = rng.int(1...3)
+        let p = Padding2D(top: rng.int(0...2), bottom: rng.int(0...2), left: rng.int(0...2), right: rng.int(0...2))
+        let h = rng.int(k...17), w = rng.int(k...19)
+        let x = randomTensor([rng.int(1...3), rng.int(1...6), h, w], seed: UInt64(i))
+        let wt = randomTensor([rng.int(1...7), x.dim(1), k, k], seed: UInt64(100 + i))
+        let b = randomTensor([wt.dim(0)], seed: UInt64(200 + i))
+        let got = conv2d(x, weight: wt, bias: b, stride: s, padding: p)
+        let want = naiveConv2d(Dense(x), Dense(wt), Dense(b), stride: s, padding: p)
+        #expect(relativeError(got, want) < 1e-5, "case \(i): \(x.shape) k\(k) s\(s) \(p)")
+    }
+}
+
+/// Large frames are unfolded in bands of output rows; the bands must tile the output exactly.
+@Test func conv2dBandedIm2colMatches() {
+    let x = randomTensor([1, 64, 70, 100], seed: 5)
+    let w = randomTensor([3, 64, 3, 3], seed: 6)
+    let b = randomTensor([3], seed: 7)
+    let got = conv2d(x, weight: w, bias: b, stride: 1, padding: .same(1))
+    #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: .same(1))) < 1e-5)
+}
+
+@Test func conv2dAcceptsHalfPrecisionWeightsAndStridedInput() {
+    let x = randomTensor([2, 3, 9, 10], seed: 8).permuted([0, 1, 3, 2])
+    let w = randomTensor([4, 3, 3, 3], seed: 9)
+    let w16 = w.converted(to: .f16)
+    let got = conv2d(x, weight: w16, bias: nil, stride: 1, padding: .same(1))
+    let want = naiveConv2d(Dense(x.contiguous()), Dense(w16.float32()), nil, stride: 1, padding: .same(1))
+    #expect(relativeError(got, want) < 1e-5)
+}
+
+@Test(arguments: [(3, 1), (1, 0), (5, 2), (7, 3)])
+func temporalConvMatchesDirectLoops(kt: Int, pad: Int) {
+    for (b, t) in [(2, 5), (1, 16), (3, 1)] {
+        let x = randomTensor([b * t, 6, 3, 7], seed: UInt64(kt * 10 + t))
+        let w = randomTensor([4, 6, kt, 1, 1], seed: 11)
+        let bias = randomTensor([4], seed: 12)
+        let got = temporalConv(x, weight: w, bias: bias, frames: t, pad: pad)
+        let want = naiveTemporalConv(Dense(x), Dense(w), Dense(bias), frames: t, pad: pad)
+        #expect(relativeError(got, want) < 1e-5, "b\(b) t\(t) k\(kt)")
+    }
+    // Conv1d-shaped weights (O, C, k) are accepted too.
+    let x = randomTensor([8, 5, 2, 2], seed: 13)
+    let w = randomTensor([3, 5, kt], seed: 14)
+    let got = temporalConv(x, weight: w, bias: nil, frames: 4, pad: pad)
+    #expect(relativeError(got, naiveTemporalConv(Dense(x), Dense(w), nil, frames: 4, pad: pad)) < 1e-5)
+}
+
+@Test(arguments: [(2, 2), (3, 3), (2, 1), (3, 2)])
+func avgPoolMatchesDirectLoops(kernel: Int, stride: Int) {
+    let x = randomTensor([2, 3, 11, 8], seed: 15)
+    let got = avgPool2d(x, kernel: kernel, stride: stride)
+    let d = Dense(x)
+    let ho = (11 - kernel) / stride + 1, wo = (8 - kernel) / stride + 1
+    var want = Dense(zeros: [2, 3, ho, wo])
+    for n in 0..<2 { for c in 0..<3 { for y in 0..<ho { for xx in 0..<wo {
+        var s = 0.0
+        for ky in 0..<kernel { for kx in 0..<kernel { s += d[n, c, y * stride + ky, xx * stride + kx] } }
+        want[n, c, y, xx] = s / Double(kernel * kernel)
+    }}}}
+    #expect(relativeError(got, want) < 1e-6)
 }

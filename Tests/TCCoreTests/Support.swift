@@ -16,7 +16,7 @@ func randomBytes(_ shape: [Int], seed: UInt64) -> Tensor {
     return t
 }
 
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

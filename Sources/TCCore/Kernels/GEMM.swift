@@ -65,10 +65,12 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let rows = xin.count / max(inF, 1)
     let out = Tensor(empty: Array(xin.shape.dropLast()) + [outF])
     if let bias {
-        let b = bias.float32().f32
-        let o = out.f32
-        parallelChunks(rows, minChunk: 64) { r in
-            for i in r { (o + i * outF).update(from: b, count: outF) }
+        let bf = bias.float32()
+        let b = bf.f32, o = out.f32
+        withExtendedLifetime(bf) {
+            parallelChunks(rows, minChunk: 64) { r in
+                for i in r { (o + i * outF).update(from: b, count: outF) }
+            }
         }
     }
     sgemm(transB: true, m: rows, n: outF, k: inF, a: xin.f32, lda: inF, b: w.f32, ldb: inF,

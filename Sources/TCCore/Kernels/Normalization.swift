@@ -3,7 +3,8 @@ import Foundation
 /// GroupNorm over x (N, C, …). `span` consecutive samples share statistics: the reference applies
 /// some GroupNorms to 5-D (b, c, t, h, w) tensors, so with activations stored as (b·t, c, h, w) the
 /// statistics of group g pool C/G channels × t frames × h·w (spec §4.2). `span` = 1 is per frame.
-/// Biased variance, float64 accumulation; `silu` fuses the activation that usually follows.
+/// Biased variance from float64 sums (two passes, so a large common offset costs no precision);
+/// y = (x − mean)·rstd·γ + β. `silu` fuses the activation that usually follows.
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float,
                       span: Int = 1, silu fuseSiLU: Bool = false) -> Tensor {
     let src = x.float32()
@@ -18,50 +19,62 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
     let xs = src.f32, ys = out.f32
     let videos = n / span
     let groupLen = cpg * inner
-    parallelFor(videos * groups) { job in
-        let v = job / groups, g = job % groups
-        var sum = 0.0
-        for t in 0..<span {
-            let base = xs + ((v * span + t) * c + g * cpg) * inner
-            var s: Float = 0, acc = 0.0
-            for i in 0..<groupLen {
-                s += base[i]
-                if i & 1023 == 1023 { acc += Double(s); s = 0 }
-            }
-            sum += acc + Double(s)
-        }
-        let total = Double(groupLen * span)
-        let mean = sum / total
-        var sq = 0.0
-        for t in 0..<span {
-            let base = xs + ((v * span + t) * c + g * cpg) * inner
-            var s: Float = 0, acc = 0.0
-            let m = Float(mean)
-            for i in 0..<groupLen {
-                let d = base[i] - m
-                s += d * d
-                if i & 1023 == 1023 { acc += Double(s); s = 0 }
-            }
-            sq += acc + Double(s)
-        }
-        let rstd = Float(1.0 / (sq / total + Double(eps)).squareRoot())
-        let m = Float(mean)
-        for t in 0..<span {
-            for ch in 0..<cpg {
-                let cc = g * cpg + ch
-                let off = ((v * span + t) * c + cc) * inner
-                let scale = rstd * (gp?[cc] ?? 1)
-                let shift = (bp?[cc] ?? 0) - m * scale
-                let xi = xs + off, yo = ys + off
-                if fuseSiLU {
-                    for i in 0..<inner { yo[i] = silu(xi[i] * scale + shift) }
-                } else {
-                    for i in 0..<inner { yo[i] = xi[i] * scale + shift }
+    withExtendedLifetime((src, gamma, beta)) {
+        parallelFor(videos * groups) { job in
+            let v = job / groups, g = job % groups
+            func base(_ t: Int) -> Int { ((v * span + t) * c + g * cpg) * inner }
+            var sum = 0.0
+            for t in 0..<span { sum += sumAsDouble(xs + base(t), groupLen) }
+            let total = Double(groupLen * span)
+            let mean = sum / total
+            var sq = 0.0
+            for t in 0..<span { sq += squaredDeviationSum(xs + base(t), groupLen, mean: mean) }
+            let rstd = Float(1.0 / (sq / total + Double(eps)).squareRoot())
+            // The mean as a float pair: x − hi is exact for x near the mean, lo restores the rest.
+            let m = Float(mean), lo = Float(mean - Double(m))
+            for t in 0..<span {
+                for ch in 0..<cpg {
+                    let cc = g * cpg + ch
+                    let scale = rstd * (gp?[cc] ?? 1), shift = bp?[cc] ?? 0
+                    let xi = xs + base(t) + ch * inner, yo = ys + base(t) + ch * inner
+                    if fuseSiLU {
+                        for i in 0..<inner { yo[i] = silu((xi[i] - m - lo) * scale + shift) }
+                    } else {
+                        for i in 0..<inner { yo[i] = (xi[i] - m - lo) * scale + shift }
+                    }
                 }
             }
         }
     }
     return out
+}
+
+/// Σ p[i] in float64, eight lanes at a time.
+@inline(__always) func sumAsDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+    var acc = SIMD8<Double>(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        acc += SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { s += Double(p[i]); i += 1 }
+    return s
+}
+
+/// Σ (p[i] − mean)² in float64.
+@inline(__always) func squaredDeviationSum(_ p: UnsafePointer<Float>, _ n: Int, mean: Double) -> Double {
+    var acc = SIMD8<Double>(repeating: 0)
+    let m = SIMD8<Double>(repeating: mean)
+    var i = 0
+    while i + 8 <= n {
+        let d = SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)) - m
+        acc += d * d
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { let d = Double(p[i]) - mean; s += d * d; i += 1 }
+    return s
 }
 
 /// LayerNorm over the last axis, biased variance.
@@ -73,22 +86,21 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
     let gamma = weight?.float32(), beta = bias?.float32()
     let gp = gamma?.f32, bp = beta?.f32
     let xs = src.f32, ys = out.f32
-    parallelChunks(rows, minChunk: 16) { r in
-        for row in r {
-            let xi = xs + row * d, yo = ys + row * d
-            var s = 0.0
-            for i in 0..<d { s += Double(xi[i]) }
-            let mean = s / Double(d)
-            var sq = 0.0
-            for i in 0..<d { let v = Double(xi[i]) - mean; sq += v * v }
-            let rstd = Float(1.0 / (sq / Double(d) + Double(eps)).squareRoot())
-            let m = Float(mean)
-            if let gp, let bp {
-                for i in 0..<d { yo[i] = (xi[i] - m) * rstd * gp[i] + bp[i] }
-            } else if let gp {
-                for i in 0..<d { yo[i] = (xi[i] - m) * rstd * gp[i] }
-            } else {
-                for i in 0..<d { yo[i] = (xi[i] - m) * rstd }
+    withExtendedLifetime((src, gamma, beta)) {
+        parallelChunks(rows, minChunk: 16) { r in
+            for row in r {
+                let xi = xs + row * d, yo = ys + row * d
+                let mean = sumAsDouble(xi, d) / Double(d)
+                let sq = squaredDeviationSum(xi, d, mean: mean)
+                let rstd = Float(1.0 / (sq / Double(d) + Double(eps)).squareRoot())
+                let m = Float(mean), lo = Float(mean - Double(m))
+                if let gp, let bp {
+                    for i in 0..<d { yo[i] = (xi[i] - m - lo) * rstd * gp[i] + bp[i] }
+                } else if let gp {
+                    for i in 0..<d { yo[i] = (xi[i] - m - lo) * rstd * gp[i] }
+                } else {
+                    for i in 0..<d { yo[i] = (xi[i] - m - lo) * rstd }
+                }
             }
         }
     }

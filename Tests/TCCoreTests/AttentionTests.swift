@@ -1,0 +1,38 @@
+import Testing
+import TCCore
+
+struct AttentionCase: CustomTestStringConvertible, Sendable {
+    let b: Int, kvBatch: Int, lq: Int, lk: Int, heads: Int, d: Int, dv: Int, chunk: Int
+    var testDescription: String { "b\(b)/kv\(kvBatch) \(lq)×\(lk) \(heads)h d\(d)/\(dv) chunk \(chunk)" }
+}
+
+@Test(arguments: [
+    // Small-sequence path (temporal attention: 16 frames per position).
+    AttentionCase(b: 7, kvBatch: 7, lq: 16, lk: 16, heads: 5, d: 8, dv: 8, chunk: 512),
+    AttentionCase(b: 3, kvBatch: 3, lq: 5, lk: 9, heads: 2, d: 3, dv: 4, chunk: 512),
+    // Chunked path: queries in several chunks, cross-attention with more keys than queries.
+    AttentionCase(b: 2, kvBatch: 2, lq: 100, lk: 70, heads: 3, d: 8, dv: 8, chunk: 16),
+    AttentionCase(b: 1, kvBatch: 1, lq: 65, lk: 130, heads: 1, d: 16, dv: 5, chunk: 64),
+    AttentionCase(b: 2, kvBatch: 2, lq: 200, lk: 33, heads: 4, d: 4, dv: 4, chunk: 512),
+    // Keys and values shared by every batch item (the decoder fusion's reference tokens).
+    AttentionCase(b: 3, kvBatch: 1, lq: 90, lk: 120, heads: 2, d: 8, dv: 8, chunk: 32),
+    AttentionCase(b: 4, kvBatch: 1, lq: 10, lk: 12, heads: 2, d: 8, dv: 8, chunk: 32),
+])
+func attentionMatchesDefinition(_ c: AttentionCase) {
+    let q = randomTensor([c.b, c.lq, c.heads * c.d], seed: 40, range: -2...2)
+    let k = randomTensor([c.kvBatch, c.lk, c.heads * c.d], seed: 41, range: -2...2)
+    let v = randomTensor([c.kvBatch, c.lk, c.heads * c.dv], seed: 42)
+    let scale = 1 / Float(c.d).squareRoot()
+    let got = attention(q: q, k: k, v: v, heads: c.heads, scale: scale, chunk: c.chunk)
+    let want = naiveAttention(Dense(q), Dense(k), Dense(v), heads: c.heads, scale: Double(scale))
+    #expect(relativeError(got, want) < 2e-6)
+}
+
+@Test func attentionTakesStridedAndHalfInputs() {
+    let q = randomTensor([2, 8, 80], seed: 43).permuted([0, 1, 2]).sliced(axis: 2, 8..<72)
+    let k = randomTensor([2, 90, 64], seed: 44).converted(to: .f16)
+    let v = randomTensor([2, 90, 64], seed: 45)
+    let got = attention(q: q, k: k, v: v, heads: 4, scale: 0.25)
+    let want = naiveAttention(Dense(q.contiguous()), Dense(k.float32()), Dense(v), heads: 4, scale: 0.25)
+    #expect(relativeError(got, want) < 2e-6)
+}
