@@ -190,8 +190,11 @@ public struct DynamiCrafterUNet {
     public func callAsFunction(_ x: Tensor, timesteps: [Int], context: Tensor, fs: [Int]? = nil,
                                control: [Tensor]? = nil, controlScale: Float = 1,
                                tap: ((String, Tensor) -> Void)? = nil) throws -> Tensor {
-        try self(x, timesteps: timesteps, context: prepare(context: context, frames: x.rank == 5 ? x.dim(2) : 0),
-                 fs: fs, control: control, controlScale: controlScale, tap: tap)
+        guard x.rank == 5 else {
+            throw ModelInputError.shape(argument: "x", expected: "(B, \(config.inChannels), T, h, w)", got: x.shape)
+        }
+        return try self(x, timesteps: timesteps, context: prepare(context: context, frames: x.dim(2)),
+                        fs: fs, control: control, controlScale: controlScale, tap: tap)
     }
 
     /// Shapes (N, C_i, h_i, w_i) of the skips and the middle block for an N-sample, h×w latent.
