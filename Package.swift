@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -27,8 +28,12 @@ let package = Package(
                 resources: [.copy("CLIP/Resources/bpe_simple_vocab_16e6.txt.gz")], swiftSettings: numeric),
         // The plugin ABI: C headers only, shared by the host and every plugin (DESIGN.md §2).
         .target(name: "CTCABI"),
+        // Swift side of the ABI: Tensor ⇄ C tensors, node definitions; linked into every plugin.
+        .target(name: "TCPluginKit", dependencies: ["CTCABI", "TCCore"]),
+        // The engine: YAML graphs, validation, scheduling, cache, plugin host and its services.
+        .target(name: "TCGraph", dependencies: ["CTCABI", "TCCore", "TCPluginKit", "Yams"]),
         .executableTarget(name: "tcgraph", dependencies: [
-            "TCCore", "TCModels",
+            "TCCore", "TCModels", "TCGraph",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TCCoreTests", dependencies: ["TCCore"], exclude: ["Fixtures"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TCGraph
 
 /// The `tcgraph` root command. Subcommands are registered in ONE place: the list below, one line
 /// each, each command in its own `<Name>Command.swift` file of this folder.
@@ -8,8 +9,11 @@ struct TCGraphCommand: ParsableCommand {
         commandName: "tcgraph",
         abstract: "Generative cartoon interpolation as a plugin-based node graph.",
         discussion: ExitStatus.help,
-        version: tcgraphVersion,
+        version: TCGraphVersion.string,
         subcommands: [
+            RunCommand.self,
+            ValidateCommand.self,
+            NodesCommand.self,
             ParityCommand.self,
             WeightsCommand.self,
         ]

@@ -42,6 +42,16 @@ extern "C" {
 #define TC_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* Pointers are non-NULL unless marked TC_NULLABLE (clang checks it; other compilers ignore it). */
+#if defined(__clang__)
+#define TC_NULLABLE _Nullable
+#define TC_NONNULL _Nonnull
+#pragma clang assume_nonnull begin
+#else
+#define TC_NULLABLE
+#define TC_NONNULL
+#endif
+
 /* ------------------------------------------------------------------------------------------- */
 /* Tensors: the field layout of DLPack's DLManagedTensor (DLTensor + manager_ctx + deleter), so a */
 /* `tc_tensor *` can be handed to DLPack-speaking tools without a copy.                          */
@@ -67,15 +77,15 @@ typedef struct tc_dtype {
 } tc_dtype;
 
 typedef struct tc_tensor {
-    void *data;           /* first element is at (char *)data + byte_offset */
+    void *TC_NULLABLE data; /* first element is at (char *)data + byte_offset */
     tc_device device;     /* CPU only in version 1 */
     int32_t ndim;
     tc_dtype dtype;
     int64_t *shape;       /* ndim entries */
-    int64_t *strides;     /* ndim entries, in ELEMENTS, non-negative; NULL = compact row-major */
+    int64_t *TC_NULLABLE strides; /* ndim entries, in ELEMENTS, non-negative; NULL = compact row-major */
     uint64_t byte_offset;
-    void *owner;          /* DLPack manager_ctx: whatever keeps `data` (and shape/strides) alive */
-    void (*release)(struct tc_tensor *self); /* DLPack deleter: frees the tensor and this struct */
+    void *TC_NULLABLE owner; /* DLPack manager_ctx: whatever keeps `data` (and shape/strides) alive */
+    void (*TC_NULLABLE release)(struct tc_tensor *self); /* DLPack deleter: frees the tensor and this struct */
 } tc_tensor;
 
 /* ------------------------------------------------------------------------------------------- */
@@ -106,7 +116,7 @@ typedef enum {
     TC_PARAM_BOOL = 3,   /* value.i = 0|1                                        */
     TC_PARAM_STRING = 4, /* value.s                                              */
     TC_PARAM_ENUM = 5,   /* value.s = the choice, value.i = its index in choices */
-    TC_PARAM_PATH = 6    /* value.s, relative paths resolved against the graph file's folder */
+    TC_PARAM_PATH = 6    /* value.s: a file path (relative ones: to the working directory) */
 } tc_param_type;
 
 enum {                                /* tc_param_desc.flags */
@@ -122,9 +132,9 @@ typedef struct tc_param_desc {
     const char *name;
     int32_t type;              /* tc_param_type */
     uint32_t flags;            /* TC_PARAM_* */
-    const char *default_value; /* YAML scalar text; NULL = no default (value.is_set = 0 if omitted) */
+    const char *TC_NULLABLE default_value; /* YAML scalar text; NULL = no default (value.is_set = 0 if omitted) */
     double min, max;           /* with TC_PARAM_HAS_MIN / TC_PARAM_HAS_MAX */
-    const char *choices;       /* ENUM: "crop|pad|stretch" */
+    const char *TC_NULLABLE choices; /* ENUM: "crop|pad|stretch" */
     const char *doc;
 } tc_param_desc;
 
@@ -134,7 +144,7 @@ typedef struct tc_value {
     int32_t type;   /* tc_param_type */
     int64_t i;
     double f;
-    const char *s;  /* valid during run */
+    const char *TC_NULLABLE s; /* valid during run */
 } tc_value;
 
 typedef int32_t tc_status;
@@ -160,7 +170,7 @@ typedef struct tc_node_desc {
     /* Fill ctx->outputs from ctx->inputs and ctx->params. On failure call host->set_error and
        return TC_ERROR; when host->cancelled() says so, return TC_CANCELLED. */
     tc_status (*run)(const tc_run_context *ctx);
-    void *user_data; /* handed back as ctx->node->user_data */
+    void *TC_NULLABLE user_data; /* handed back as ctx->node->user_data */
 } tc_node_desc;
 
 typedef struct tc_plugin {
@@ -169,10 +179,10 @@ typedef struct tc_plugin {
     const char *name;   /* node family, e.g. "Load" */
     const char *version;
     int32_t n_nodes;
-    const tc_node_desc *const *nodes;
+    const tc_node_desc *TC_NONNULL const *TC_NONNULL nodes;
 } tc_plugin;
 
-typedef const tc_plugin *(*tc_plugin_entry_fn)(void);
+typedef const tc_plugin *TC_NONNULL (*tc_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------------------------- */
 /* Host services.                                                                               */
@@ -196,44 +206,44 @@ typedef struct tc_host {
     /* The failure message the host prints with the node's name; call before returning TC_ERROR. */
     void (*set_error)(tc_call *call, const char *message);
     /* Facts about the run: "graph" (name), "graph_file", "version" (tcgraph). NULL when unknown. */
-    const char *(*run_info)(tc_call *call, const char *key);
+    const char *TC_NULLABLE (*TC_NONNULL run_info)(tc_call *call, const char *key);
 
     /* Bundles. Strings and tensors returned are borrowed: valid while the bundle is. */
     int32_t (*bundle_tensor_count)(const tc_bundle *bundle);
-    const char *(*bundle_tensor_name)(const tc_bundle *bundle, int32_t index);
-    const tc_tensor *(*bundle_tensor)(const tc_bundle *bundle, const char *name); /* NULL: none */
+    const char *TC_NONNULL (*TC_NONNULL bundle_tensor_name)(const tc_bundle *bundle, int32_t index);
+    const tc_tensor *TC_NULLABLE (*TC_NONNULL bundle_tensor)(const tc_bundle *bundle, const char *name); /* NULL: none */
     int32_t (*bundle_meta_count)(const tc_bundle *bundle);
-    const char *(*bundle_meta_key)(const tc_bundle *bundle, int32_t index);
-    const char *(*bundle_meta)(const tc_bundle *bundle, const char *key);         /* NULL: none */
+    const char *TC_NONNULL (*TC_NONNULL bundle_meta_key)(const tc_bundle *bundle, int32_t index);
+    const char *TC_NULLABLE (*TC_NONNULL bundle_meta)(const tc_bundle *bundle, const char *key); /* NULL: none */
     /* Adds (or replaces) a tensor; the bundle takes ownership of `tensor` even when this fails.
        Returns TC_OK, or TC_ERROR with the reason given to set_error (bad dtype/device/strides). */
     tc_status (*bundle_put_tensor)(tc_call *call, tc_bundle *bundle, const char *name, tc_tensor *tensor);
     void (*bundle_put_meta)(tc_bundle *bundle, const char *key, const char *value);
 
     /* Tensors. A new contiguous CPU tensor (uninitialised) owned by the caller. */
-    tc_tensor *(*tensor_new)(tc_dtype dtype, int32_t ndim, const int64_t *shape);
+    tc_tensor *TC_NULLABLE (*TC_NONNULL tensor_new)(tc_dtype dtype, int32_t ndim, const int64_t *TC_NULLABLE shape);
     /* A new owned reference to the same memory as a tensor the host handed out (bundle inputs,
        weights, tensor_new), to keep it past the call without copying; NULL for other tensors. */
-    tc_tensor *(*tensor_share)(const tc_tensor *tensor);
+    tc_tensor *TC_NULLABLE (*TC_NONNULL tensor_share)(const tc_tensor *tensor);
 
     /* Weight store. Opens the first existing file among `candidates` — an absolute path is taken
        as is, a relative name is looked up in the model folders (`--models DIR`, $TCGRAPH_MODELS,
        ~/.cache/tcgraph/models). A file is opened once per run however many nodes ask for it.
        NULL when none exists or it cannot be read: the error (naming the files looked for, the
        folders, and `where_to_get`) is already set; return TC_ERROR. Valid until the run ends. */
-    const tc_weights *(*weights_open)(tc_call *call, const char *const *candidates, int32_t n_candidates,
+    const tc_weights *TC_NULLABLE (*TC_NONNULL weights_open)(tc_call *call, const char *TC_NONNULL const *TC_NONNULL candidates, int32_t n_candidates,
                                       const char *where_to_get);
-    const char *(*weights_path)(const tc_weights *weights);
+    const char *TC_NONNULL (*TC_NONNULL weights_path)(const tc_weights *weights);
     int32_t (*weights_count)(const tc_weights *weights);
-    const char *(*weights_key)(const tc_weights *weights, int32_t index);
+    const char *TC_NONNULL (*TC_NONNULL weights_key)(const tc_weights *weights, int32_t index);
     int32_t (*weights_contains)(const tc_weights *weights, const char *key);
     /* A tensor by checkpoint key, owned by the caller: a zero-copy view of the mapped file when
        `dtype` is the stored one or {0,0,0} ("as stored"), else a converted copy. NULL with the
        error set when the key is missing. */
-    tc_tensor *(*weights_tensor)(tc_call *call, const tc_weights *weights, const char *key, tc_dtype dtype);
+    tc_tensor *TC_NULLABLE (*TC_NONNULL weights_tensor)(tc_call *call, const tc_weights *weights, const char *key, tc_dtype dtype);
 
     /* Scratch memory, 64-byte aligned, freed by the host when run returns. NULL on exhaustion. */
-    void *(*scratch_alloc)(tc_call *call, size_t bytes);
+    void *TC_NULLABLE (*TC_NONNULL scratch_alloc)(tc_call *call, size_t bytes);
 } tc_host;
 
 struct tc_run_context {
@@ -242,8 +252,8 @@ struct tc_run_context {
     const tc_node_desc *node;
     const char *node_name;           /* the node's id in the graph, for messages */
     const tc_value *params;          /* node->n_params values, in descriptor order */
-    const tc_bundle *const *inputs;  /* node->n_inputs; NULL for an unconnected optional input */
-    tc_bundle *const *outputs;       /* node->n_outputs empty bundles to fill */
+    const tc_bundle *TC_NULLABLE const *TC_NONNULL inputs; /* node->n_inputs; NULL for an unconnected optional input */
+    tc_bundle *TC_NONNULL const *TC_NONNULL outputs; /* node->n_outputs empty bundles to fill */
 };
 
 /* ------------------------------------------------------------------------------------------- */
@@ -257,6 +267,10 @@ const char *tc_dtype_name(tc_dtype dtype);
 int64_t tc_tensor_count(const tc_tensor *tensor);
 /* Nonzero when strides are NULL or equal compact row-major strides. */
 int32_t tc_tensor_is_compact(const tc_tensor *tensor);
+
+#if defined(__clang__)
+#pragma clang assume_nonnull end
+#endif
 
 #ifdef __cplusplus
 }
