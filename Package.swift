@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "TCCore", targets: ["TCCore"]),
         .library(name: "TCModels", targets: ["TCModels"]),
         .executable(name: "tcgraph", targets: ["tcgraph"]),
+        // Node plugins: one dynamic library per node family, found by name (libTCPlugin*.so).
+        .library(name: "TCPluginLoad", type: .dynamic, targets: ["LoadPlugin"]),
+        .library(name: "TCPluginWrite", type: .dynamic, targets: ["WritePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -32,6 +35,11 @@ let package = Package(
         .target(name: "TCPluginKit", dependencies: ["CTCABI", "TCCore"]),
         // The engine: YAML graphs, validation, scheduling, cache, plugin host and its services.
         .target(name: "TCGraph", dependencies: ["CTCABI", "TCCore", "TCPluginKit", "Yams"]),
+        // PNG (libpng) and OpenEXR (C core) as tensors; the C part turns longjmp errors into codes.
+        .target(name: "CTCImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("OpenEXRCore")]),
+        .target(name: "TCImageIO", dependencies: ["CTCImageCodecs", "TCCore"], swiftSettings: numeric),
+        .target(name: "LoadPlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Load", swiftSettings: numeric),
+        .target(name: "WritePlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Write", swiftSettings: numeric),
         .executableTarget(name: "tcgraph", dependencies: [
             "TCCore", "TCModels", "TCGraph",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
