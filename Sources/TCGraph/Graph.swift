@@ -8,6 +8,11 @@ public final class Graph: @unchecked Sendable {
         public let node: Int
         /// Index of its output port.
         public let output: Int
+
+        public init(node: Int, output: Int) {
+            self.node = node
+            self.output = output
+        }
     }
 
     public struct Node: Sendable {

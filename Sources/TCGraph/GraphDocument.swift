@@ -76,11 +76,7 @@ public struct GraphDocument: Sendable {
         }
         var errors: [GraphDiagnostic] = []
         func scalar(_ node: Yams.Node, what: String) -> GraphScalar? {
-            guard let s = node.scalar else {
-                errors.append(GraphDiagnostic(loc(node.mark), "\(what) must be a single value, not a \(node.mapping != nil ? "mapping" : "list")"))
-                return nil
-            }
-            return GraphScalar(text: s.string, quoted: s.style != .plain, location: loc(s.mark))
+            GraphDocument.scalar(node, what, loc: loc, errors: &errors)
         }
 
         var version: GraphScalar?
@@ -123,7 +119,7 @@ public struct GraphDocument: Sendable {
                         errors.append(GraphDiagnostic(loc(nk.mark), "node ids are identifiers (letters, digits, _), got '\(nk.scalar?.string ?? "?")'"))
                         continue
                     }
-                    if let node = GraphDocument.node(id, nk, nv, loc: loc, scalar: scalar, errors: &errors) { nodes.append(node) }
+                    if let node = GraphDocument.node(id, nk, nv, loc: loc, errors: &errors) { nodes.append(node) }
                 }
             default:
                 errors.append(GraphDiagnostic(loc(k.mark), "unknown top-level key '\(key)' (expected tcgraph, name, params, nodes)"))
@@ -146,8 +142,20 @@ public struct GraphDocument: Sendable {
         self.nodesLocation = nodesLocation
     }
 
+    private static func scalar(_ node: Yams.Node, _ what: String, loc: (Mark?) -> SourceLocation,
+                               errors: inout [GraphDiagnostic]) -> GraphScalar? {
+        guard let s = node.scalar else {
+            errors.append(GraphDiagnostic(loc(node.mark), "\(what) must be a single value, not a \(node.mapping != nil ? "mapping" : "list")"))
+            return nil
+        }
+        return GraphScalar(text: s.string, quoted: s.style != .plain, location: loc(s.mark))
+    }
+
     private static func node(_ id: String, _ key: Yams.Node, _ value: Yams.Node, loc: (Mark?) -> SourceLocation,
-                             scalar: (Yams.Node, String) -> GraphScalar?, errors: inout [GraphDiagnostic]) -> Node? {
+                             errors: inout [GraphDiagnostic]) -> Node? {
+        func scalar(_ node: Yams.Node, _ what: String) -> GraphScalar? {
+            GraphDocument.scalar(node, what, loc: loc, errors: &errors)
+        }
         guard let m = value.mapping else {
             errors.append(GraphDiagnostic(loc(value.mark), "node '\(id)' must be a mapping like { type: Load, path: … }"))
             return nil
