@@ -36,7 +36,11 @@ let package = Package(
         // The engine: YAML graphs, validation, scheduling, cache, plugin host and its services.
         .target(name: "TCGraph", dependencies: ["CTCABI", "TCCore", "TCPluginKit", "Yams"]),
         // PNG (libpng) and OpenEXR (C core) as tensors; the C part turns longjmp errors into codes.
-        .target(name: "CTCImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("OpenEXRCore")]),
+        // DWAA/DWAB go through OpenEXR's C++ library, which the 3.1 C core lacks.
+        .target(name: "CTCImageCodecs",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/OpenEXR", "-I/usr/include/Imath"])],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("OpenEXRCore"), .linkedLibrary("OpenEXR"),
+                                 .linkedLibrary("Iex"), .linkedLibrary("Imath")]),
         .target(name: "TCImageIO", dependencies: ["CTCImageCodecs", "TCCore"], swiftSettings: numeric),
         .target(name: "LoadPlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Load", swiftSettings: numeric),
         .target(name: "WritePlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Write", swiftSettings: numeric),

@@ -1,4 +1,5 @@
 #include "tc_codecs.h"
+#include "exr_imf.h"
 
 #include <OpenEXR/openexr.h>
 #include <stdio.h>
@@ -88,8 +89,13 @@ int tc_exr_read(const char *path, tc_image *out, char *err, size_t err_len) {
         exr_finish(&ctx);
         return 1;
     }
+    /* Decoded planar (one plane per channel) and interleaved afterwards: OpenEXR 3.1's specialised
+       interleaving unpackers mis-order RGBA, the generic planar path does not. */
     float *pixels = calloc((size_t)(w * h * nch), sizeof(float));
-    if (!pixels) {
+    float *planes = calloc((size_t)(w * h * nch), sizeof(float));
+    if (!pixels || !planes) {
+        free(pixels);
+        free(planes);
         snprintf(err, err_len, "out of memory for a %lldx%lld image", (long long)w, (long long)h);
         exr_finish(&ctx);
         return 1;
@@ -105,9 +111,9 @@ int tc_exr_read(const char *path, tc_image *out, char *err, size_t err_len) {
             exr_coding_channel_info_t *ch = &decoder.channels[c];
             int slot = channel_slot(ch->channel_name, gray);
             if (slot >= nch) slot = -1;
-            ch->decode_to_ptr = slot < 0 ? NULL : (uint8_t *)(pixels + ((chunk.start_y - dw.min.y) * w) * nch + slot);
-            ch->user_pixel_stride = (int32_t)(nch * sizeof(float));
-            ch->user_line_stride = (int32_t)(w * nch * sizeof(float));
+            ch->decode_to_ptr = slot < 0 ? NULL : (uint8_t *)(planes + slot * w * h + (chunk.start_y - dw.min.y) * w);
+            ch->user_pixel_stride = (int32_t)sizeof(float);
+            ch->user_line_stride = (int32_t)(w * sizeof(float));
             ch->user_data_type = EXR_PIXEL_FLOAT;
             ch->user_bytes_per_element = 4;
         }
@@ -119,12 +125,22 @@ int tc_exr_read(const char *path, tc_image *out, char *err, size_t err_len) {
     }
     exr_decoding_destroy(ctx, &decoder);
     if (rv != EXR_ERR_SUCCESS) {
-        fail(err, err_len, rv, "cannot decode EXR pixels");
         free(pixels);
+        free(planes);
+        exr_compression_t compression = EXR_COMPRESSION_NONE;
+        exr_get_compression(ctx, 0, &compression);
         exr_finish(&ctx);
+        if (rv == EXR_ERR_FEATURE_NOT_IMPLEMENTED && (compression == EXR_COMPRESSION_DWAA || compression == EXR_COMPRESSION_DWAB)) {
+            if (err_len) err[0] = 0;
+            return tc_exr_read_imf(path, out, err, err_len);
+        }
+        fail(err, err_len, rv, "cannot decode EXR pixels");
         return 1;
     }
     exr_finish(&ctx);
+    for (int64_t p = 0; p < w * h; p++)
+        for (int c = 0; c < nch; c++) pixels[p * nch + c] = planes[c * w * h + p];
+    free(planes);
     out->width = (int32_t)w;
     out->height = (int32_t)h;
     out->channels = nch;
@@ -142,6 +158,15 @@ int tc_exr_write(const char *path, const float *pixels, int32_t width, int32_t h
         snprintf(err, err_len, "EXR output needs 3 or 4 channels, got %d", channels);
         return 1;
     }
+    if (compression == EXR_COMPRESSION_DWAA || compression == EXR_COMPRESSION_DWAB)
+        return tc_exr_write_imf(path, pixels, width, height, channels, half, compression, keys, values, n_attrs, err, err_len);
+    float *planes = malloc((size_t)width * height * channels * sizeof(float));
+    if (!planes) {
+        snprintf(err, err_len, "out of memory");
+        return 1;
+    }
+    for (int64_t p = 0; p < (int64_t)width * height; p++)
+        for (int c = 0; c < channels; c++) planes[c * (int64_t)width * height + p] = pixels[p * channels + c];
     exr_error_state state = {err, err_len};
     exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
     init.error_handler_fn = on_error;
@@ -151,6 +176,7 @@ int tc_exr_write(const char *path, const float *pixels, int32_t width, int32_t h
     exr_result_t rv = exr_start_write(&ctx, path, EXR_WRITE_FILE_DIRECTLY, &init);
     if (rv) {
         fail(err, err_len, rv, "cannot create EXR file");
+        free(planes);
         return 1;
     }
     if (!(rv = exr_add_part(ctx, "", EXR_STORAGE_SCANLINE, &part)))
@@ -172,9 +198,9 @@ int tc_exr_write(const char *path, const float *pixels, int32_t width, int32_t h
         for (int c = 0; c < encoder.channel_count; c++) {
             exr_coding_channel_info_t *ch = &encoder.channels[c];
             int slot = channel_slot(ch->channel_name, 0);
-            ch->encode_from_ptr = (const uint8_t *)(pixels + ((size_t)chunk.start_y * width) * channels + slot);
-            ch->user_pixel_stride = (int32_t)(channels * sizeof(float));
-            ch->user_line_stride = (int32_t)(width * channels * sizeof(float));
+            ch->encode_from_ptr = (const uint8_t *)(planes + (size_t)slot * width * height + (size_t)chunk.start_y * width);
+            ch->user_pixel_stride = (int32_t)sizeof(float);
+            ch->user_line_stride = (int32_t)(width * sizeof(float));
             ch->user_data_type = EXR_PIXEL_FLOAT;
             ch->user_bytes_per_element = 4;
         }
@@ -185,6 +211,7 @@ int tc_exr_write(const char *path, const float *pixels, int32_t width, int32_t h
         rv = exr_encoding_run(ctx, part, &encoder);
     }
     exr_encoding_destroy(ctx, &encoder);
+    free(planes);
     if (rv) {
         fail(err, err_len, rv, "cannot write EXR");
         exr_finish(&ctx);
