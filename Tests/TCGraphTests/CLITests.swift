@@ -215,6 +215,22 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(Fixture.files("\(dir)/out"), [], "frames and temporaries removed")
     }
 
+    func testMP4PreviewNeedsFFmpeg() throws {
+        let dir = Fixture.tempDir("cli")
+        let g = graph("tcgraph: 1\nnodes:\n  g: { type: CGradient, width: 16, height: 8 }\n  w: { type: Write, in: { images: g.image }, path: out/f.png, preview: out/p.mp4 }\n", in: dir)
+        let r = try tcgraph(["run", g, "--no-cache"], in: dir, cPlugin: true)
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        if path.contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/ffmpeg") }) {
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let mp4 = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/out/p.mp4"))
+            XCTAssertEqual(String(decoding: mp4[4..<8], as: UTF8.self), "ftyp")
+        } else {
+            XCTAssertEqual(r.status, 70)
+            XCTAssertTrue(r.stderr.contains("out/p.mp4: an MP4 preview needs ffmpeg on PATH (install it, or use a .gif preview)"), r.stderr)
+            XCTAssertEqual(Fixture.files(dir), ["g.yaml"], "no frame either")
+        }
+    }
+
     func testCtrlCStopsCleanlyWithNoPartialOutputs() throws {
         try Fixture.requireBuild()
         let dir = Fixture.tempDir("cli")
