@@ -2,8 +2,8 @@ import Foundation
 import TCCore
 
 /// Node outputs on disk, one safetensors file per cache key (`<dir>/<k0k1>/<key>.safetensors`):
-/// tensors are named `<port>/<tensor>`, metadata `<port>/<key>`; reading maps the file, so a hit
-/// costs no copy. A damaged entry is a miss, never an error.
+/// tensors are named `<port>/<position>/<tensor>`, metadata `<port>/<key>`; reading maps the file,
+/// so a hit costs no copy. A damaged entry is a miss, never an error.
 public final class OutputCache: @unchecked Sendable {
     public let directory: String
 
@@ -24,10 +24,15 @@ public final class OutputCache: @unchecked Sendable {
         guard contains(key), let file = try? SafeTensorsFile(path: path(key)) else { return nil }
         guard file.metadata["tcgraph.ports"] == ports.joined(separator: ",") else { return nil }
         var values = ports.map { _ in PortValue() }
+        var placed: [(port: Int, position: Int, name: String, tensor: Tensor)] = []
         for k in file.keys {
-            guard let slash = k.firstIndex(of: "/"), let p = ports.firstIndex(of: String(k[..<slash])),
+            let parts = k.split(separator: "/", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let p = ports.firstIndex(of: parts[0]), let position = Int(parts[1]),
                   let t = try? file.tensor(k) else { return nil }
-            values[p].tensors.append((String(k[k.index(after: slash)...]), t))
+            placed.append((p, position, parts[2], t))
+        }
+        for e in placed.sorted(by: { ($0.port, $0.position) < ($1.port, $1.position) }) {
+            values[e.port].tensors.append((e.name, e.tensor))
         }
         for (k, v) in file.metadata where k != "tcgraph.ports" {
             guard let slash = k.firstIndex(of: "/"), let p = ports.firstIndex(of: String(k[..<slash])) else { continue }
@@ -39,13 +44,15 @@ public final class OutputCache: @unchecked Sendable {
     func store(_ key: String, ports: [String], values: [PortValue]) throws {
         let file = path(key)
         try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        var tensors: [(String, Tensor)] = []
+        var entries: [SafeTensorsEntry] = []
         var meta = ["tcgraph.ports": ports.joined(separator: ",")]
         for (p, v) in zip(ports, values) {
-            tensors += v.tensors.map { ("\(p)/\($0.name)", $0.tensor) }
+            for (i, (name, tensor)) in v.tensors.enumerated() {
+                entries.append(SafeTensorsEntry(key: "\(p)/\(i)/\(name)", dtype: tensor.dtype, shape: tensor.shape) { tensor })
+            }
             for (k, m) in v.meta { meta["\(p)/\(k)"] = m }
         }
-        try SafeTensorsWriter.write(tensors, metadata: meta, to: file)
+        _ = try writeSafeTensors(entries, to: file, metadata: meta)
     }
 }
 

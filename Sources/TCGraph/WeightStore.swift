@@ -51,7 +51,7 @@ public final class WeightStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let w = opened[real] { return w }
-        let w = OpenedWeights(path: found, source: try WeightStore.openFile(found))
+        let w = OpenedWeights(path: found, source: try openWeightFile(found))
         opened[real] = w
         return w
     }
@@ -60,13 +60,6 @@ public final class WeightStore: @unchecked Sendable {
     public var openedPaths: [String] {
         lock.lock(); defer { lock.unlock() }
         return opened.values.map(\.path).sorted()
-    }
-
-    static func openFile(_ path: String) throws -> TensorSource {
-        guard path.hasSuffix(".safetensors") else {
-            throw WeightError.corrupt(file: path, reason: "this build reads .safetensors weight files only")
-        }
-        return try SafeTensorsFile(path: path)
     }
 }
 

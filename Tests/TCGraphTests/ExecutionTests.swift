@@ -13,6 +13,10 @@ final class ExecutionTests: XCTestCase {
         return try Executor(graph: g, options: .test(cache: cache, models: models, observer: observer)).run()
     }
 
+    func weightFile(_ tensors: [String: Tensor], _ path: String) throws {
+        _ = try writeSafeTensors(tensors.map { k, t in SafeTensorsEntry(key: k, dtype: t.dtype, shape: t.shape) { t } }, to: path)
+    }
+
     func values(_ report: RunReport, _ node: String, port: Int = 0) -> [Float] {
         report.outputs[node]?[port]["values"]?.toArray() ?? []
     }
@@ -140,8 +144,7 @@ final class ExecutionTests: XCTestCase {
 
     func testWeightStoreThroughTheCABI() throws {
         let models = Fixture.tempDir("models")
-        try SafeTensorsWriter.write([("w", Tensor([1, 2, 3], [3])), ("h", Tensor([0.5, -2], [2]).converted(to: .f16))],
-                                    to: "\(models)/m.safetensors")
+        try weightFile(["w": Tensor([1, 2, 3], [3]), "h": Tensor([0.5, -2], [2]).converted(to: .f16)], "\(models)/m.safetensors")
         let report = try run("""
             tcgraph: 1
             nodes:
@@ -162,7 +165,7 @@ final class ExecutionTests: XCTestCase {
 
     func testOneWeightFileIsOpenedOnceForAllNodes() throws {
         let models = Fixture.tempDir("models")
-        try SafeTensorsWriter.write([("w", Tensor([1], [1]))], to: "\(models)/m.safetensors")
+        try weightFile(["w": Tensor([1], [1])], "\(models)/m.safetensors")
         let g = try Fixture.graph("""
             tcgraph: 1
             nodes:
@@ -181,7 +184,7 @@ final class ExecutionTests: XCTestCase {
             XCTAssertEqual(node, "a")
             XCTAssertEqual(message, "model file not found: looked for 'nope.safetensors' or 'fallback-model.safetensors' in \(models) (set with --models DIR or TCGRAPH_MODELS); get it from the test fixture")
         }
-        try SafeTensorsWriter.write([("w", Tensor([1], [1]))], to: "\(models)/m.safetensors")
+        try weightFile(["w": Tensor([1], [1])], "\(models)/m.safetensors")
         XCTAssertThrowsError(try run("tcgraph: 1\nnodes:\n  a: { type: CWeight, model: m.safetensors, key: q }\n", models: [models])) { e in
             XCTAssertEqual("\(e)", "node 'a' (CWeight) failed: \(models)/m.safetensors: missing tensor 'q'")
         }
