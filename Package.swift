@@ -25,7 +25,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "TCCore", dependencies: ["COpenBLAS"], swiftSettings: numeric),
+        // Vectorised C kernels (AVX2+FMA chosen at run time, portable fallback) behind TCCore's API.
+        .target(name: "CTCKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        .target(name: "TCCore", dependencies: ["COpenBLAS", "CTCKernels"], swiftSettings: numeric),
         .target(name: "TCModels", dependencies: ["TCCore", "CZlib"],
                 exclude: ["CLIP/Resources/README.md"],
                 resources: [.copy("CLIP/Resources/bpe_simple_vocab_16e6.txt.gz")], swiftSettings: numeric),
@@ -48,7 +50,7 @@ let package = Package(
             "TCCore", "TCModels", "TCGraph",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TCCoreTests", dependencies: ["TCCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TCCoreTests", dependencies: ["TCCore", "CTCKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"], exclude: ["SketchFixtures"]),
         .testTarget(name: "TCGraphTests", dependencies: ["TCGraph", "TCImageIO", "TCCore"]),
     ],

@@ -16,6 +16,7 @@ struct TCGraphCommand: ParsableCommand {
             NodesCommand.self,
             ParityCommand.self,
             WeightsCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,3 +1,4 @@
+import CTCKernels
 import Foundation
 
 @inline(__always) public func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
@@ -8,7 +9,15 @@ import Foundation
 @inline(__always) public func quickGelu(_ x: Float) -> Float { x / (1 + expf(-1.702 * x)) }
 
 extension Tensor {
-    public func silu() -> Tensor { map(TCCore.silu) }
+    public func silu() -> Tensor {
+        let src = float32()
+        let out = Tensor(empty: shape)
+        let s = src.f32, d = out.f32
+        withExtendedLifetime(src) {
+            parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(s + r.lowerBound, d + r.lowerBound, r.count) }
+        }
+        return out
+    }
     public func gelu() -> Tensor { map(geluErf) }
     public func quickGelu() -> Tensor { map(TCCore.quickGelu) }
     public func sigmoid() -> Tensor { map(TCCore.sigmoid) }
@@ -16,7 +25,11 @@ extension Tensor {
     public func relu() -> Tensor { map { Swift.max($0, 0) } }
     public func leakyRelu(_ slope: Float) -> Tensor { map { $0 >= 0 ? $0 : $0 * slope } }
 
-    public func siluInPlace() { mapInPlace(TCCore.silu) }
+    public func siluInPlace() {
+        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+        let d = f32
+        parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(d + r.lowerBound, d + r.lowerBound, r.count) }
+    }
     public func geluInPlace() { mapInPlace(geluErf) }
 
     /// GEGLU: split the last axis into [value | gate] and return value·gelu(gate).

@@ -1,3 +1,4 @@
+import CTCKernels
 import Foundation
 
 /// Scaled dot-product attention, multi-head, computed in query chunks so memory stays
@@ -51,39 +52,22 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
     return out
 }
 
-/// Many tiny attentions (temporal attention: 16 frames per pixel): direct loops, parallel over
-/// (batch, head), since a GEMM call per 16×16 product would cost more than the product.
+/// Many tiny attentions (temporal attention: 16 frames per pixel): one vectorised kernel call per
+/// (batch, head), parallel over them, since a GEMM call per 16×16 product would cost more than the
+/// product.
 private func smallAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor, heads: Int, d: Int,
                             dv: Int, scale: Float, shared: Bool) {
     let b = q.dim(0), lq = q.dim(1), lk = k.dim(1)
     let inner = q.dim(2), vInner = v.dim(2)
     let qp = q.f32, kp = k.f32, vp = v.f32, op = out.f32
-    parallelChunks(b * heads, minChunk: 16) { jobs in
-        var s = [Float](repeating: 0, count: lk)
-        for job in jobs {
-            let bi = job / heads, h = job % heads
-            let kb = shared ? 0 : bi
-            for i in 0..<lq {
-                let qi = qp + (bi * lq + i) * inner + h * d
-                var m = -Float.infinity
-                for j in 0..<lk {
-                    let kj = kp + (kb * lk + j) * inner + h * d
-                    var acc: Float = 0
-                    for e in 0..<d { acc += qi[e] * kj[e] }
-                    acc *= scale
-                    s[j] = acc
-                    m = max(m, acc)
-                }
-                var sum: Float = 0
-                for j in 0..<lk { s[j] = expf(s[j] - m); sum += s[j] }
-                let inv = 1 / sum
-                let oi = op + (bi * lq + i) * vInner + h * dv
-                for e in 0..<dv { oi[e] = 0 }
-                for j in 0..<lk {
-                    let w = s[j] * inv
-                    let vj = vp + (kb * lk + j) * vInner + h * dv
-                    for e in 0..<dv { oi[e] += w * vj[e] }
-                }
+    withExtendedLifetime((q, k, v)) {
+        parallelChunks(b * heads, minChunk: 16) { jobs in
+            for job in jobs {
+                let bi = job / heads, h = job % heads
+                let kb = shared ? 0 : bi
+                tck_small_attention(qp + bi * lq * inner + h * d, inner, kp + kb * lk * inner + h * d, inner,
+                                    vp + kb * lk * vInner + h * dv, vInner, op + bi * lq * vInner + h * dv, vInner,
+                                    lq, lk, d, dv, scale)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CTCKernels
 import Foundation
 
 /// GroupNorm over x (N, C, …). `span` consecutive samples share statistics: the reference applies
@@ -24,11 +25,11 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
             let v = job / groups, g = job % groups
             func base(_ t: Int) -> Int { ((v * span + t) * c + g * cpg) * inner }
             var sum = 0.0
-            for t in 0..<span { sum += sumAsDouble(xs + base(t), groupLen) }
+            for t in 0..<span { sum += tck_sum(xs + base(t), groupLen) }
             let total = Double(groupLen * span)
             let mean = sum / total
             var sq = 0.0
-            for t in 0..<span { sq += squaredDeviationSum(xs + base(t), groupLen, mean: mean) }
+            for t in 0..<span { sq += tck_sum_sq_dev(xs + base(t), groupLen, mean) }
             let rstd = Float(1.0 / (sq / total + Double(eps)).squareRoot())
             // The mean as a float pair: x − hi is exact for x near the mean, lo restores the rest.
             let m = Float(mean), lo = Float(mean - Double(m))
@@ -36,45 +37,13 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
                 for ch in 0..<cpg {
                     let cc = g * cpg + ch
                     let scale = rstd * (gp?[cc] ?? 1), shift = bp?[cc] ?? 0
-                    let xi = xs + base(t) + ch * inner, yo = ys + base(t) + ch * inner
-                    if fuseSiLU {
-                        for i in 0..<inner { yo[i] = silu((xi[i] - m - lo) * scale + shift) }
-                    } else {
-                        for i in 0..<inner { yo[i] = (xi[i] - m - lo) * scale + shift }
-                    }
+                    tck_norm_apply(xs + base(t) + ch * inner, ys + base(t) + ch * inner, inner, m, lo, scale, shift,
+                                   fuseSiLU ? 1 : 0)
                 }
             }
         }
     }
     return out
-}
-
-/// Σ p[i] in float64, eight lanes at a time.
-@inline(__always) func sumAsDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    var acc = SIMD8<Double>(repeating: 0)
-    var i = 0
-    while i + 8 <= n {
-        acc += SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
-        i += 8
-    }
-    var s = acc.sum()
-    while i < n { s += Double(p[i]); i += 1 }
-    return s
-}
-
-/// Σ (p[i] − mean)² in float64.
-@inline(__always) func squaredDeviationSum(_ p: UnsafePointer<Float>, _ n: Int, mean: Double) -> Double {
-    var acc = SIMD8<Double>(repeating: 0)
-    let m = SIMD8<Double>(repeating: mean)
-    var i = 0
-    while i + 8 <= n {
-        let d = SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)) - m
-        acc += d * d
-        i += 8
-    }
-    var s = acc.sum()
-    while i < n { let d = Double(p[i]) - mean; s += d * d; i += 1 }
-    return s
 }
 
 /// LayerNorm over the last axis, biased variance.
@@ -90,8 +59,8 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
         parallelChunks(rows, minChunk: 16) { r in
             for row in r {
                 let xi = xs + row * d, yo = ys + row * d
-                let mean = sumAsDouble(xi, d) / Double(d)
-                let sq = squaredDeviationSum(xi, d, mean: mean)
+                let mean = tck_sum(xi, d) / Double(d)
+                let sq = tck_sum_sq_dev(xi, d, mean)
                 let rstd = Float(1.0 / (sq / Double(d) + Double(eps)).squareRoot())
                 let m = Float(mean), lo = Float(mean - Double(m))
                 if let gp, let bp {

@@ -1,22 +1,10 @@
+import CTCKernels
 import Foundation
 
 /// Numerically stable softmax of each row of a row-major (rows × n) block, in place.
 @inline(__always)
 func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int) {
-    for r in 0..<rows {
-        let row = p + r * ld
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, row[j]) }
-        if m == -.infinity { m = 0 }
-        var s: Float = 0
-        for j in 0..<n {
-            let e = expf(row[j] - m)
-            row[j] = e
-            s += e
-        }
-        let inv = 1 / s
-        for j in 0..<n { row[j] *= inv }
-    }
+    tck_softmax_rows(p, rows, n, ld)
 }
 
 extension Tensor {

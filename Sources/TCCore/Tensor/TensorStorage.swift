@@ -8,13 +8,19 @@ public final class TensorStorage: @unchecked Sendable {
     private let release: (() -> Void)?
     private let ownedBytes: Int
 
-    /// Fresh, 64-byte aligned, uninitialised memory.
+    /// Fresh, 64-byte aligned, uninitialised memory. Large blocks are 2 MiB aligned and asked to be
+    /// backed by transparent huge pages: first-touching a 52 MB activation in 4 KiB pages costs
+    /// ~13 000 page faults, about as long as the kernel that writes it.
     public init(byteCount: Int) {
         var p: UnsafeMutableRawPointer?
         let n = max(byteCount, 64)
-        guard posix_memalign(&p, 64, n) == 0, let p else {
+        let huge = n >= TensorStorage.hugePageThreshold
+        guard posix_memalign(&p, huge ? 1 << 21 : 64, n) == 0, let p else {
             fatalError("out of memory allocating \(n) bytes")
         }
+        #if os(Linux)
+        if huge { _ = madvise(p, n, MADV_HUGEPAGE) }
+        #endif
         base = p
         self.byteCount = byteCount
         ownedBytes = n
@@ -29,6 +35,8 @@ public final class TensorStorage: @unchecked Sendable {
         self.release = release
         ownedBytes = 0
     }
+
+    static let hugePageThreshold = 4 << 20
 
     deinit {
         release?()

@@ -1,0 +1,51 @@
+// Small vectorised kernels behind TCCore's Swift API (DESIGN §7): the loops where Swift's
+// baseline-ISA code is too slow (exp in softmax and SiLU, tiny attentions). Each public entry
+// point picks an AVX2+FMA body at run time when the CPU has it, else a portable C body; both are
+// exported so tests can check each against the float64 references.
+#ifndef TCKERNELS_H
+#define TCKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the AVX2+FMA bodies are in use.
+int tck_has_avx2(void);
+
+/// In-place softmax of `rows` rows of `n` floats, row stride `ld`: exp(x − max) / Σ.
+void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
+void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
+
+/// y = silu(x) = x·σ(x); `y` may be `x`.
+void tck_silu(const float *x, float *y, ptrdiff_t n);
+void tck_silu_generic(const float *x, float *y, ptrdiff_t n);
+
+/// y = ((x − mean_hi) − mean_lo)·scale + shift, then SiLU when `silu` is non-zero: one channel of
+/// a GroupNorm.
+void tck_norm_apply(const float *x, float *y, ptrdiff_t n, float mean_hi, float mean_lo, float scale,
+                    float shift, int silu);
+void tck_norm_apply_generic(const float *x, float *y, ptrdiff_t n, float mean_hi, float mean_lo, float scale,
+                            float shift, int silu);
+
+/// Σ x and Σ (x − mean)² accumulated in float64 (normalisation statistics).
+double tck_sum(const float *x, ptrdiff_t n);
+double tck_sum_generic(const float *x, ptrdiff_t n);
+double tck_sum_sq_dev(const float *x, ptrdiff_t n, double mean);
+double tck_sum_sq_dev_generic(const float *x, ptrdiff_t n, double mean);
+
+/// One head of softmax(q·kᵀ·scale)·v for short sequences (lq, lk ≤ 64): q rows of `d` floats at
+/// stride `ldq`, k rows at `ldk`, v rows of `dv` floats at `ldv`, output rows at `ldo`.
+void tck_small_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                         ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
+                         ptrdiff_t dv, float scale);
+void tck_small_attention_generic(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                                 ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
+                                 ptrdiff_t dv, float scale);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

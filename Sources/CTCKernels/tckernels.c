@@ -1,0 +1,372 @@
+#include "tckernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TCK_X86 1
+#define TCK_AVX2 __attribute__((target("avx2,fma")))
+#endif
+
+#define TCK_INLINE static inline __attribute__((always_inline))
+
+// ---------------------------------------------------------------------------------------------
+// Portable bodies.
+
+TCK_INLINE float silu1(float v) { return v / (1.0f + expf(-v)); }
+
+TCK_INLINE float row_max(const float *r, ptrdiff_t n) {
+    float m = -INFINITY;
+    for (ptrdiff_t j = 0; j < n; j++) m = r[j] > m ? r[j] : m;
+    return m == -INFINITY ? 0 : m;
+}
+
+/// exp(x − max x) over a row in place; returns the sum.
+static float exp_row_generic(float *r, ptrdiff_t n) {
+    float m = row_max(r, n), s = 0;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        float e = expf(r[j] - m);
+        r[j] = e;
+        s += e;
+    }
+    return s;
+}
+
+TCK_INLINE void softmax_rows_impl(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld,
+                                  float (*exp_row)(float *, ptrdiff_t)) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        float *r = p + i * ld;
+        float inv = 1.0f / exp_row(r, n);
+        for (ptrdiff_t j = 0; j < n; j++) r[j] *= inv;
+    }
+}
+
+TCK_INLINE void small_attention_impl(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                                     ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
+                                     ptrdiff_t dv, float scale, float (*exp_row)(float *, ptrdiff_t)) {
+    // kᵀ (d × lk) so that the score row of one query is a sum of contiguous axpys.
+    float stack[4096];
+    float *kt = d * lk <= 4096 ? stack : malloc(sizeof(float) * (size_t)(d * lk));
+    for (ptrdiff_t j = 0; j < lk; j++)
+        for (ptrdiff_t e = 0; e < d; e++) kt[e * lk + j] = k[j * ldk + e];
+    float s[64];
+    for (ptrdiff_t i = 0; i < lq; i++) {
+        const float *qi = q + i * ldq;
+        for (ptrdiff_t j = 0; j < lk; j++) s[j] = 0;
+        for (ptrdiff_t e = 0; e < d; e++) {
+            float qe = qi[e];
+            const float *kr = kt + e * lk;
+            for (ptrdiff_t j = 0; j < lk; j++) s[j] += qe * kr[j];
+        }
+        for (ptrdiff_t j = 0; j < lk; j++) s[j] *= scale;
+        float inv = 1.0f / exp_row(s, lk);
+        float *oi = o + i * ldo;
+        for (ptrdiff_t e = 0; e < dv; e++) oi[e] = 0;
+        for (ptrdiff_t j = 0; j < lk; j++) {
+            float w = s[j] * inv;
+            const float *vj = v + j * ldv;
+            for (ptrdiff_t e = 0; e < dv; e++) oi[e] += w * vj[e];
+        }
+    }
+    if (kt != stack) free(kt);
+}
+
+void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld) {
+    softmax_rows_impl(p, rows, n, ld, exp_row_generic);
+}
+
+void tck_silu_generic(const float *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = silu1(x[i]);
+}
+
+void tck_norm_apply_generic(const float *x, float *y, ptrdiff_t n, float mh, float ml, float scale, float shift,
+                            int silu) {
+    if (silu) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = silu1((x[i] - mh - ml) * scale + shift);
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = (x[i] - mh - ml) * scale + shift;
+    }
+}
+
+double tck_sum_generic(const float *x, ptrdiff_t n) {
+    double s = 0;
+    for (ptrdiff_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+double tck_sum_sq_dev_generic(const float *x, ptrdiff_t n, double mean) {
+    double s = 0;
+    for (ptrdiff_t i = 0; i < n; i++) { double dd = x[i] - mean; s += dd * dd; }
+    return s;
+}
+
+void tck_small_attention_generic(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                                 ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
+                                 ptrdiff_t dv, float scale) {
+    small_attention_impl(q, ldq, k, ldk, v, ldv, o, ldo, lq, lk, d, dv, scale, exp_row_generic);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 + FMA bodies.
+
+#ifdef TCK_X86
+
+/// exp for 8 lanes: Cephes' range reduction by ln 2 in two parts and degree-5 polynomial (≈1 ulp
+/// over the float range; below −88.38 the result flushes to 0, above +88.38 it is +inf).
+TCK_AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f)), _mm256_set1_ps(88.3762626647950f));
+    __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, z, x);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+TCK_AVX2 static inline __m256 silu8(__m256 v) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+TCK_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Lanes [0, n) of a partial vector, the rest `fill`.
+TCK_AVX2 static inline __m256i tail_mask(ptrdiff_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TCK_AVX2 static float exp_row_avx2(float *r, ptrdiff_t n) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    ptrdiff_t j = 0;
+    for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(r + j));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    float m = _mm_cvtss_f32(h);
+    for (; j < n; j++) m = r[j] > m ? r[j] : m;
+    if (m == -INFINITY) m = 0;
+
+    __m256 vm = _mm256_set1_ps(m), acc = _mm256_setzero_ps();
+    j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(r + j), vm));
+        _mm256_storeu_ps(r + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    if (j < n) {
+        __m256i mask = tail_mask(n - j);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(r + j, mask), vm));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
+        _mm256_maskstore_ps(r + j, mask, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    return hsum8(acc);
+}
+
+TCK_AVX2 static void softmax_rows_avx2(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld) {
+    softmax_rows_impl(p, rows, n, ld, exp_row_avx2);
+}
+
+TCK_AVX2 static void silu_avx2(const float *x, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        _mm256_maskstore_ps(y + i, mask, silu8(_mm256_maskload_ps(x + i, mask)));
+    }
+}
+
+TCK_AVX2 static void norm_apply_avx2(const float *x, float *y, ptrdiff_t n, float mh, float ml, float scale,
+                                     float shift, int silu) {
+    __m256 vh = _mm256_set1_ps(mh), vl = _mm256_set1_ps(ml), vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(shift);
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl), vs, vb);
+        _mm256_storeu_ps(y + i, silu ? silu8(v) : v);
+    }
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vh), vl), vs, vb);
+        _mm256_maskstore_ps(y + i, mask, silu ? silu8(v) : v);
+    }
+}
+
+/// Scores for four queries against sixteen keys at a time, kᵀ padded to a multiple of 16 keys;
+/// then one softmax per query and the value sum with up to 64 output columns in registers.
+TCK_AVX2 static void small_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq,
+                                          ptrdiff_t lk, ptrdiff_t d, ptrdiff_t dv, float scale) {
+    ptrdiff_t lkp = (lk + 15) & ~(ptrdiff_t)15;
+    float stack[8192];
+    float *kt = d * lkp <= 8192 ? stack : malloc(sizeof(float) * (size_t)(d * lkp));
+    for (ptrdiff_t e = 0; e < d; e++) {
+        float *row = kt + e * lkp;
+        for (ptrdiff_t j = 0; j < lk; j++) row[j] = k[j * ldk + e];
+        for (ptrdiff_t j = lk; j < lkp; j++) row[j] = 0;
+    }
+    float s[4][64] __attribute__((aligned(32)));
+    __m256 vs = _mm256_set1_ps(scale);
+    for (ptrdiff_t i0 = 0; i0 < lq; i0 += 4) {
+        ptrdiff_t nq = lq - i0 < 4 ? lq - i0 : 4;
+        // Rows past the end repeat the last query; their scores are never used.
+        const float *q0 = q + i0 * ldq, *q1 = q + (i0 + (nq > 1 ? 1 : 0)) * ldq;
+        const float *q2 = q + (i0 + (nq > 2 ? 2 : 0)) * ldq, *q3 = q + (i0 + (nq > 3 ? 3 : 0)) * ldq;
+        for (ptrdiff_t kb = 0; kb < lkp; kb += 16) {
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (ptrdiff_t e = 0; e < d; e++) {
+                __m256 k0 = _mm256_loadu_ps(kt + e * lkp + kb), k1 = _mm256_loadu_ps(kt + e * lkp + kb + 8);
+                __m256 b0 = _mm256_broadcast_ss(q0 + e), b1 = _mm256_broadcast_ss(q1 + e);
+                __m256 b2 = _mm256_broadcast_ss(q2 + e), b3 = _mm256_broadcast_ss(q3 + e);
+                a00 = _mm256_fmadd_ps(b0, k0, a00); a01 = _mm256_fmadd_ps(b0, k1, a01);
+                a10 = _mm256_fmadd_ps(b1, k0, a10); a11 = _mm256_fmadd_ps(b1, k1, a11);
+                a20 = _mm256_fmadd_ps(b2, k0, a20); a21 = _mm256_fmadd_ps(b2, k1, a21);
+                a30 = _mm256_fmadd_ps(b3, k0, a30); a31 = _mm256_fmadd_ps(b3, k1, a31);
+            }
+            _mm256_store_ps(s[0] + kb, _mm256_mul_ps(a00, vs)); _mm256_store_ps(s[0] + kb + 8, _mm256_mul_ps(a01, vs));
+            _mm256_store_ps(s[1] + kb, _mm256_mul_ps(a10, vs)); _mm256_store_ps(s[1] + kb + 8, _mm256_mul_ps(a11, vs));
+            _mm256_store_ps(s[2] + kb, _mm256_mul_ps(a20, vs)); _mm256_store_ps(s[2] + kb + 8, _mm256_mul_ps(a21, vs));
+            _mm256_store_ps(s[3] + kb, _mm256_mul_ps(a30, vs)); _mm256_store_ps(s[3] + kb + 8, _mm256_mul_ps(a31, vs));
+        }
+        for (ptrdiff_t r = 0; r < nq; r++) {
+            float *sr = s[r];
+            float inv = 1.0f / exp_row_avx2(sr, lk);
+            for (ptrdiff_t j = 0; j < lk; j++) sr[j] *= inv;
+            float *oi = o + (i0 + r) * ldo;
+            ptrdiff_t c = 0;
+            for (; c + 64 <= dv; c += 64) {
+                __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
+                for (ptrdiff_t j = 0; j < lk; j++) {
+                    const float *vj = v + j * ldv + c;
+                    __m256 p = _mm256_broadcast_ss(sr + j);
+                    o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj), o0);
+                    o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8), o1);
+                    o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 16), o2);
+                    o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 24), o3);
+                    o4 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 32), o4);
+                    o5 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 40), o5);
+                    o6 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 48), o6);
+                    o7 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 56), o7);
+                }
+                _mm256_storeu_ps(oi + c, o0); _mm256_storeu_ps(oi + c + 8, o1);
+                _mm256_storeu_ps(oi + c + 16, o2); _mm256_storeu_ps(oi + c + 24, o3);
+                _mm256_storeu_ps(oi + c + 32, o4); _mm256_storeu_ps(oi + c + 40, o5);
+                _mm256_storeu_ps(oi + c + 48, o6); _mm256_storeu_ps(oi + c + 56, o7);
+            }
+            for (; c < dv; c += 8) {
+                __m256i mask = tail_mask(dv - c);
+                __m256 acc = _mm256_setzero_ps();
+                for (ptrdiff_t j = 0; j < lk; j++)
+                    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(sr + j), _mm256_maskload_ps(v + j * ldv + c, mask), acc);
+                _mm256_maskstore_ps(oi + c, mask, acc);
+            }
+        }
+    }
+    if (kt != stack) free(kt);
+}
+
+/// Σ x in float64, four lanes per step.
+TCK_AVX2 static double sum_avx2(const float *x, ptrdiff_t n) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
+    }
+    __m256d a = _mm256_add_pd(a0, a1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    double s = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+/// Σ (x − mean)² in float64.
+TCK_AVX2 static double sum_sq_dev_avx2(const float *x, ptrdiff_t n, double mean) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, m = _mm256_set1_pd(mean);
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), m);
+        __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)), m);
+        a0 = _mm256_fmadd_pd(d0, d0, a0);
+        a1 = _mm256_fmadd_pd(d1, d1, a1);
+    }
+    __m256d a = _mm256_add_pd(a0, a1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    double s = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; i < n; i++) { double dd = x[i] - mean; s += dd * dd; }
+    return s;
+}
+
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch.
+
+int tck_has_avx2(void) {
+#ifdef TCK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { softmax_rows_avx2(p, rows, n, ld); return; }
+#endif
+    tck_softmax_rows_generic(p, rows, n, ld);
+}
+
+void tck_silu(const float *x, float *y, ptrdiff_t n) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { silu_avx2(x, y, n); return; }
+#endif
+    tck_silu_generic(x, y, n);
+}
+
+void tck_norm_apply(const float *x, float *y, ptrdiff_t n, float mh, float ml, float scale, float shift, int silu) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { norm_apply_avx2(x, y, n, mh, ml, scale, shift, silu); return; }
+#endif
+    tck_norm_apply_generic(x, y, n, mh, ml, scale, shift, silu);
+}
+
+void tck_small_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
+                         float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d, ptrdiff_t dv, float scale) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { small_attention_avx2(q, ldq, k, ldk, v, ldv, o, ldo, lq, lk, d, dv, scale); return; }
+#endif
+    tck_small_attention_generic(q, ldq, k, ldk, v, ldv, o, ldo, lq, lk, d, dv, scale);
+}
+
+double tck_sum(const float *x, ptrdiff_t n) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) return sum_avx2(x, n);
+#endif
+    return tck_sum_generic(x, n);
+}
+
+double tck_sum_sq_dev(const float *x, ptrdiff_t n, double mean) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) return sum_sq_dev_avx2(x, n, mean);
+#endif
+    return tck_sum_sq_dev_generic(x, n, mean);
+}

@@ -1,0 +1,147 @@
+import COpenBLAS
+import Foundation
+
+/// A kernel timed at one of ToonCrafter's real shapes (spec §2, §5.2). FLOPs are counted as
+/// torch's flop counter counts them (2 per multiply-add of convolutions, linear layers and
+/// attention products, zero padding included); norms count the arithmetic per element.
+public struct KernelBenchmark {
+    public let name: String
+    public let shape: String
+    public let flops: Double
+    /// Builds the inputs and returns the timed body (inputs are made once, outside the timing).
+    let prepare: () -> () -> Void
+
+    public init(name: String, shape: String, flops: Double, prepare: @escaping () -> () -> Void) {
+        self.name = name
+        self.shape = shape
+        self.flops = flops
+        self.prepare = prepare
+    }
+}
+
+public struct BenchmarkMeasurement: Sendable {
+    public let name: String
+    public let shape: String
+    public let flops: Double
+    /// Best of the timed runs.
+    public let seconds: Double
+    public let runs: Int
+    /// Peak of live tensor memory during the runs beyond what the inputs hold.
+    public let workingBytes: Int
+
+    public var gflopsPerSecond: Double { flops / seconds / 1e9 }
+}
+
+public enum KernelBenchmarks {
+    /// OpenBLAS sgemm (row-major, no transposes) over a few square sizes; the best rate is the
+    /// machine's peak that every other benchmark is compared with.
+    public static func sgemmPeak(sizes: [Int] = [1024, 2048, 3072], repeats: Int = 3) -> BenchmarkMeasurement {
+        var best: BenchmarkMeasurement?
+        for n in sizes {
+            let b = KernelBenchmark(name: "sgemm", shape: "\(n)×\(n)×\(n)", flops: 2 * pow(Double(n), 3)) {
+                let a = Tensor(repeating: 0.5, [n, n]), b = Tensor(repeating: 0.25, [n, n]), c = Tensor(empty: [n, n])
+                return { sgemm(m: n, n: n, k: n, a: a.f32, lda: n, b: b.f32, ldb: n, c: c.f32, ldc: n) }
+            }
+            let m = measure(b, repeats: repeats)
+            if best == nil || m.gflopsPerSecond > best!.gflopsPerSecond { best = m }
+        }
+        return best!
+    }
+
+    public static func measure(_ b: KernelBenchmark, repeats: Int) -> BenchmarkMeasurement {
+        let body = b.prepare()
+        body()  // warm-up: page faults, OpenBLAS buffers, caches
+        MemoryStats.shared.resetPeak()
+        let base = MemoryStats.shared.liveBytes
+        var best = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return BenchmarkMeasurement(name: b.name, shape: b.shape, flops: b.flops, seconds: best, runs: max(1, repeats),
+                                    workingBytes: MemoryStats.shared.peakBytes - base)
+    }
+
+    /// Peak resident set size of this process (Linux reports ru_maxrss in KiB).
+    public static func peakRSSBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
+    }
+
+    /// The kernels of one UNet forward at the real config (B = 1, T = 16, 40×64 latent) and the
+    /// decoder's 80×128 fusion attention, as `name → benchmark`.
+    public static var all: [KernelBenchmark] {
+        let t = 16, h = 40, w = 64, hw = h * w
+        func rand(_ shape: [Int], _ seed: UInt64) -> Tensor {
+            var s = seed &* 0x9E37_79B9_7F4A_7C15
+            let n = shape.reduce(1, *)
+            let out = Tensor(empty: shape)
+            let p = out.f32
+            for i in 0..<n {
+                s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                p[i] = Float(Int32(truncatingIfNeeded: s >> 32)) / Float(Int32.max) * 0.5
+            }
+            return out
+        }
+        func attn(_ name: String, batch: Int, lq: Int, lk: Int, heads: Int, kvBatch: Int? = nil, shape: String) -> KernelBenchmark {
+            let d = 64
+            return KernelBenchmark(name: name, shape: shape, flops: 4 * Double(batch * heads * lq * lk * d)) {
+                let q = rand([batch, lq, heads * d], 1), k = rand([kvBatch ?? batch, lk, heads * d], 2)
+                let v = rand([kvBatch ?? batch, lk, heads * d], 3)
+                return { _ = attention(q: q, k: k, v: v, heads: heads, scale: 0.125) }
+            }
+        }
+        return [
+            KernelBenchmark(name: "conv3x3", shape: "320→320, 3×3, \(t)×\(h)×\(w)",
+                            flops: 2 * Double(t * hw * 320 * 320 * 9)) {
+                let x = rand([t, 320, h, w], 1), wt = rand([320, 320, 3, 3], 2), b = rand([320], 3)
+                return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
+            },
+            KernelBenchmark(name: "conv3x3_level2", shape: "1280→1280, 3×3, \(t)×10×16",
+                            flops: 2 * Double(t * 160 * 1280 * 1280 * 9)) {
+                let x = rand([t, 1280, 10, 16], 1), wt = rand([1280, 1280, 3, 3], 2), b = rand([1280], 3)
+                return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
+            },
+            KernelBenchmark(name: "conv3x3_down", shape: "320→320, 3×3 stride 2, \(t)×\(h)×\(w)",
+                            flops: 2 * Double(t * (hw / 4) * 320 * 320 * 9)) {
+                let x = rand([t, 320, h, w], 1), wt = rand([320, 320, 3, 3], 2), b = rand([320], 3)
+                return { _ = conv2d(x, weight: wt, bias: b, stride: 2, padding: .same(1)) }
+            },
+            KernelBenchmark(name: "conv1x1", shape: "640→320, 1×1, \(t)×\(h)×\(w)",
+                            flops: 2 * Double(t * hw * 640 * 320)) {
+                let x = rand([t, 640, h, w], 1), wt = rand([320, 640, 1, 1], 2), b = rand([320], 3)
+                return { _ = conv2d(x, weight: wt, bias: b) }
+            },
+            KernelBenchmark(name: "temporal_conv", shape: "320→320, k=3 in time, \(t)×\(h)×\(w)",
+                            flops: 2 * Double(t * hw * 320 * 320 * 3)) {
+                let x = rand([t, 320, h, w], 1), wt = rand([320, 320, 3, 1, 1], 2), b = rand([320], 3)
+                return { _ = temporalConv(x, weight: wt, bias: b, frames: t, pad: 1) }
+            },
+            KernelBenchmark(name: "linear_geglu", shape: "\(t * hw)×320 → 2560",
+                            flops: 2 * Double(t * hw * 320 * 2560)) {
+                let x = rand([t * hw, 320], 1), wt = rand([2560, 320], 2), b = rand([2560], 3)
+                return { _ = linear(x, weight: wt, bias: b) }
+            },
+            attn("attention_spatial", batch: t, lq: hw, lk: hw, heads: 5,
+                 shape: "\(t) frames × 5 heads, \(hw)×\(hw) tokens, d 64"),
+            attn("attention_cross", batch: t, lq: hw, lk: 77, heads: 5,
+                 shape: "\(t) frames × 5 heads, \(hw) queries × 77 keys, d 64"),
+            attn("attention_temporal", batch: hw, lq: t, lk: t, heads: 5,
+                 shape: "\(hw) positions × 5 heads, \(t)×\(t) tokens, d 64"),
+            attn("attention_fusion", batch: 1, lq: 10240, lk: 20480, heads: 8, kvBatch: 1,
+                 shape: "1 frame × 8 heads, 10240 queries × 20480 shared keys, d 64"),
+            KernelBenchmark(name: "groupnorm_silu", shape: "320 ch, 32 groups, \(t)×\(h)×\(w), per frame",
+                            flops: 8 * Double(t * 320 * hw)) {
+                let x = rand([t, 320, h, w], 1), g = rand([320], 2), b = rand([320], 3)
+                return { _ = groupNorm(x, groups: 32, weight: g, bias: b, eps: 1e-5, silu: true) }
+            },
+            KernelBenchmark(name: "groupnorm_span", shape: "320 ch, 32 groups, stats over \(t) frames",
+                            flops: 6 * Double(t * 320 * hw)) {
+                let x = rand([t, 320, h, w], 1), g = rand([320], 2), b = rand([320], 3)
+                return { _ = groupNorm(x, groups: 32, weight: g, bias: b, eps: 1e-6, span: t) }
+            },
+        ]
+    }
+}

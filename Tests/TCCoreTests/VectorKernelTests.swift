@@ -1,0 +1,67 @@
+import CTCKernels
+import Foundation
+import Testing
+import TCCore
+
+// The C kernels' portable bodies and the dispatched (AVX2 on capable CPUs) ones, each against
+// float64 references; the Swift-level tests cover them again through TCCore's API.
+
+@Test func softmaxBodiesMatchDefinition() {
+    for n in [1, 7, 8, 16, 77, 1000] {
+        let x = randomTensor([3, n], seed: UInt64(n), range: -60...60)
+        let want = naiveSoftmaxRows(Dense(x))
+        for generic in [true, false] {
+            let y = x.copy()
+            if generic { tck_softmax_rows_generic(y.f32, 3, n, n) } else { tck_softmax_rows(y.f32, 3, n, n) }
+            #expect(relativeError(y, want) < 1e-6, "n \(n) generic \(generic)")
+        }
+    }
+}
+
+@Test func siluAndNormApplyBodiesMatchDefinition() {
+    let x = randomTensor([1003], seed: 80, range: -100...100)
+    let d = Dense(x)
+    let silu = Dense(shape: d.shape, v: d.v.map { $0 / (1 + exp(-$0)) })
+    let norm = Dense(shape: d.shape, v: d.v.map { v -> Double in
+        let y = (v - 0.75) * 1.5 - 0.25
+        return y / (1 + exp(-y))
+    })
+    for generic in [true, false] {
+        let y = Tensor(empty: [1003]), z = Tensor(empty: [1003])
+        if generic {
+            tck_silu_generic(x.f32, y.f32, 1003)
+            tck_norm_apply_generic(x.f32, z.f32, 1003, 0.75, 0, 1.5, -0.25, 1)
+        } else {
+            tck_silu(x.f32, y.f32, 1003)
+            tck_norm_apply(x.f32, z.f32, 1003, 0.75, 0, 1.5, -0.25, 1)
+        }
+        #expect(relativeError(y, silu) < 1e-6 && relativeError(z, norm) < 1e-6, "generic \(generic)")
+    }
+}
+
+@Test func statisticsBodiesAreFloat64Sums() {
+    let x = randomTensor([12345], seed: 81, range: 990...1010)
+    let d = Dense(x).v
+    let mean = d.reduce(0, +) / Double(d.count)
+    let sq = d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+    for (s, q) in [(tck_sum_generic(x.f32, 12345), tck_sum_sq_dev_generic(x.f32, 12345, mean)),
+                   (tck_sum(x.f32, 12345), tck_sum_sq_dev(x.f32, 12345, mean))] {
+        #expect(abs(s - mean * Double(d.count)) < 1e-6 && abs(q - sq) / sq < 1e-12)
+    }
+}
+
+@Test(arguments: [(16, 16, 64, 64), (5, 9, 3, 4), (13, 64, 72, 70), (64, 33, 8, 128), (1, 1, 1, 1), (3, 50, 200, 10)])
+func smallAttentionBodiesMatchDefinition(lq: Int, lk: Int, d: Int, dv: Int) {
+    let q = randomTensor([1, lq, d], seed: 82, range: -2...2), k = randomTensor([1, lk, d], seed: 83, range: -2...2)
+    let v = randomTensor([1, lk, dv], seed: 84)
+    let want = naiveAttention(Dense(q), Dense(k), Dense(v), heads: 1, scale: 0.3)
+    for generic in [true, false] {
+        let o = Tensor(empty: [1, lq, dv])
+        if generic {
+            tck_small_attention_generic(q.f32, d, k.f32, d, v.f32, dv, o.f32, dv, lq, lk, d, dv, 0.3)
+        } else {
+            tck_small_attention(q.f32, d, k.f32, d, v.f32, dv, o.f32, dv, lq, lk, d, dv, 0.3)
+        }
+        #expect(relativeError(o, want) < 2e-6, "generic \(generic)")
+    }
+}
