@@ -25,6 +25,11 @@ import TCModels
             #expect(abs(c.prevScale / c.scale - r.rescale) < 1e-6, "x̂₀ rescale at step \(r.i)")
         }
         #expect(try TimestepSpacing.uniform.timesteps(steps: 50) == Array(stride(from: 1, to: 1000, by: 20)))
+        // numpy's arange/round (half to even: 937.5 → 938 at 16 steps).
+        #expect(try TimestepSpacing.uniformTrailing.timesteps(steps: 7) == [142, 285, 428, 570, 713, 856, 999])
+        #expect(try TimestepSpacing.uniformTrailing.timesteps(steps: 16)
+                == [61, 124, 187, 249, 311, 374, 437, 499, 561, 624, 687, 749, 811, 874, 937, 999])
+        #expect(try TimestepSpacing.uniformTrailing.timesteps(steps: 3) == [332, 666, 999])
         #expect(throws: ModelInputError.self) { try TimestepSpacing.uniformTrailing.timesteps(steps: 0) }
     }
 
