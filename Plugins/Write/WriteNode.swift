@@ -55,7 +55,7 @@ enum WriteNode {
         let frames = Array(start..<(start + count))
         let colorspace = Colorspace(rawValue: input.meta["colorspace"] ?? "") ?? .srgb
         let preview = try ctx.optionalString("preview")
-        let fps = try ctx.value("fps") ?? input.meta["fps"].flatMap(Double.init) ?? 8
+        let fps = try ctx.optionalFloat("fps") ?? input.meta["fps"].flatMap(Double.init) ?? 8
 
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -128,12 +128,5 @@ enum WriteNode {
     static func underlying(_ error: Error) -> String {
         let ns = error as NSError
         return (ns.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? ns.localizedDescription
-    }
-}
-
-extension NodeContext {
-    /// An optional float parameter.
-    func value(_ name: String) throws -> Double? {
-        do { return try float(name) } catch let e as NodeError where e.message.contains("is not set") { return nil }
     }
 }

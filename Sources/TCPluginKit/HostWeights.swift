@@ -2,7 +2,8 @@ import CTCABI
 import TCCore
 
 /// A weight file opened by the host's weight store, as a `TensorSource` so TCModels' readers load
-/// from it by key. Tensors are zero-copy views of the host's mapping.
+/// from it by key. Tensors are zero-copy views of the host's mapping and may be kept; the
+/// `HostWeights` itself is for the `run` that opened it (it reports errors through that call).
 public final class HostWeights: TensorSource {
     let host: UnsafePointer<tc_host>
     let call: OpaquePointer

@@ -44,6 +44,8 @@ public final class NodeContext {
         return v.f
     }
 
+    public func optionalFloat(_ name: String) throws -> Double? { try value(name, [.float]).map(\.f) }
+
     public func bool(_ name: String) throws -> Bool {
         guard let v = try value(name, [.bool]) else { throw unset(name) }
         return v.i != 0

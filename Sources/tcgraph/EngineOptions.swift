@@ -53,8 +53,13 @@ enum Failure {
     }
 }
 
-/// Reads a graph file, applies `--set` overrides (a bad one is a usage error) and validates it.
+/// Reads a graph file, applies `--set` overrides (a missing file or a bad override is a usage
+/// error) and validates it.
 func loadGraph(_ path: String, assignments: [String], registry: NodeRegistry) throws -> Graph {
+    guard FileManager.default.fileExists(atPath: path) else {
+        Failure.report("tcgraph: error: \(path): no such graph file")
+        throw ExitStatus.usage
+    }
     var document = try GraphDocument(contentsOf: path)
     do {
         try document.override(assignments)

@@ -16,7 +16,7 @@ enum ExitStatus {
     static let help = """
         EXIT CODES
           0    success
-          64   usage error (bad command line)
+          64   usage error (bad command line, no such graph file)
           65   invalid graph (YAML, unknown node/param/port, kind mismatch, cycle)
           66   plugin load failure (dlopen, ABI version mismatch, duplicate type)
           70   a node failed (unreadable input, unwritable output, missing model)

@@ -27,6 +27,9 @@ final class CLITests: XCTestCase {
         let h = try tcgraph(["--help"], in: dir)
         XCTAssertTrue(h.stdout.contains("130  cancelled"), h.stdout)
         XCTAssertEqual(try tcgraph(["run"], in: dir).status, 64, "missing argument is a usage error")
+        let missing = try tcgraph(["run", "nope.yaml"], in: dir)
+        XCTAssertEqual(missing.status, 64)
+        XCTAssertEqual(missing.stderr, "tcgraph: error: nope.yaml: no such graph file\n")
     }
 
     func testNodesDocumentsEveryNodeFromItsDescriptor() throws {
