@@ -26,6 +26,14 @@ class Fixture:
         with safe_open(path, "pt") as f:
             self.meta = json.loads(f.metadata()["fixture"])
             self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+        self.weight_tensors = self.tensors
+        if "weights_file" in self.meta:
+            # Fixtures of trained models reference their weights file instead of copying it.
+            wpath = os.path.join(os.path.dirname(os.path.abspath(path)), self.meta["weights_file"])
+            if not os.path.exists(wpath):
+                raise FileNotFoundError(f"{path}: weights_file {self.meta['weights_file']!r} not found at {wpath}")
+            with safe_open(wpath, "pt") as f:
+                self.weight_tensors = {k: f.get_tensor(k).float() if f.get_tensor(k).dtype == torch.float16 else f.get_tensor(k) for k in f.keys()}
 
     @property
     def name(self):
@@ -36,8 +44,9 @@ class Fixture:
         return self.meta["config"]
 
     def weights(self, prefix: str = "") -> dict:
-        keys = self.meta.get("weight_keys") or [k for k in self.tensors if not k.startswith(("input.", "output.", "aux."))]
-        return {k[len(prefix):]: self.tensors[k] for k in keys if k.startswith(prefix) and k in self.tensors}
+        src = self.weight_tensors
+        keys = self.meta.get("weight_keys") or [k for k in src if not k.startswith(("input.", "output.", "aux."))]
+        return {k[len(prefix):]: src[k] for k in keys if k.startswith(prefix) and k in src}
 
     def input(self, k):
         return self.tensors[f"input.{k}"]

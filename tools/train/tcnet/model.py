@@ -197,16 +197,23 @@ def interpolate(model: LatentVisualDiffusion, videos, prompt_tokens, empty_token
     steps = [noise[f"step{i}"] for i in range(cfg["ddim_steps"])]
     samples = sampler.sample(model_fn, noise["x_T"].to(dt), steps, cfg["unconditional_guidance_scale"], cfg["guidance_rescale"], rec)
     rec["samples"] = samples
+    video, rec["decoded_middle"] = decode_video(model, samples, refs)
+    rec["video"] = video[:, None]
+    rec["video_uint8"] = to_uint8(video[0])
+    return rec
+
+
+def decode_video(model, samples, refs):
+    """Decode, then the middle-frame fix (Q5): latents without frames 1 and T-2 are decoded again and
+    their frames T/2-2, T/2-1 replace output frames T/2-1, T/2. Returns (video, middle decode)."""
+    T = samples.shape[2]
     video = decode(model, samples, refs)
     idx = list(range(T))
     del idx[1]
     del idx[-2]
     middle = decode(model, samples[:, :, idx], refs)
-    rec["decoded_middle"] = middle
     video[:, :, T // 2 - 1 : T // 2 + 1] = middle[:, :, T // 2 - 2 : T // 2]
-    rec["video"] = video[:, None]
-    rec["video_uint8"] = to_uint8(video[0])
-    return rec
+    return video, middle
 
 
 def decode(model, samples, refs, chunk=None):
