@@ -143,39 +143,66 @@ def cmd_prepare(a):
     return 0
 
 
-def cmd_run(a):
+_WORKER = {}
+
+
+def _init_worker(a):
     torch.set_num_threads(1)
+    _WORKER["a"] = a
+    _WORKER["model"] = None if a.no_model else TorchModel(a.model, a.control if a.control and os.path.exists(a.control) else None, a.steps)
+
+
+def _methods(a, model_has_control):
     methods = ["crossfade"]
-    model = None
     if not a.no_model:
-        model = TorchModel(a.model, a.control if a.control and os.path.exists(a.control) else None, a.steps)
-        methods += ["model", "model_0steps"] + (["model_sketch"] if model.control is not None else [])
+        methods += ["model", "model_0steps"] + (["model_sketch"] if model_has_control else [])
+    return methods + [x.split("=", 1)[0] for x in a.frames]
+
+
+def _score_clip(seed):
+    a, model = _WORKER["a"], _WORKER["model"]
     external = dict(x.split("=", 1) for x in a.frames)
-    methods += list(external)
+    clip = make_clip(seed)
+    out = {}
+    for m in _methods(a, model is not None and model.control is not None):
+        t0 = time.time()
+        if m == "crossfade":
+            frames = crossfade(clip)
+        elif m in external:
+            frames = read_frames(os.path.join(external[m], f"cartoon_{seed}"), clip.T)
+        else:
+            frames = model.interpolate(clip, m)
+        seconds = time.time() - t0
+        if a.save_frames:
+            d = os.path.join(a.save_frames, m, f"cartoon_{seed}")
+            os.makedirs(d, exist_ok=True)
+            Image.fromarray(np.concatenate(list(frames), axis=1)).save(os.path.join(d, "strip.png"))
+        out[m] = (*score(clip, frames), seconds)
+    return seed, out
+
+
+def cmd_run(a):
+    seeds = split_seeds("heldout", a.clips)
+    if a.jobs > 1:
+        import multiprocessing as mproc
+
+        with mproc.get_context("spawn").Pool(a.jobs, _init_worker, (a,)) as pool:
+            results = pool.map(_score_clip, seeds, chunksize=1)
+    else:
+        _init_worker(a)
+        results = [_score_clip(s) for s in seeds]
+    methods = list(results[0][1])
     acc = {m: {"psnr": [], "ssim": [], "err": [], "miss": 0, "visible": 0, "seconds": 0.0} for m in methods}
-    for s in split_seeds("heldout", a.clips):
-        clip = make_clip(s)
-        for m in methods:
-            t0 = time.time()
-            if m == "crossfade":
-                frames = crossfade(clip)
-            elif m in external:
-                frames = read_frames(os.path.join(external[m], f"cartoon_{s}"), clip.T)
-            else:
-                frames = model.interpolate(clip, m)
-            acc[m]["seconds"] += time.time() - t0
-            if a.save_frames:
-                d = os.path.join(a.save_frames, m, f"cartoon_{s}")
-                os.makedirs(d, exist_ok=True)
-                Image.fromarray(np.concatenate(list(frames), axis=1)).save(os.path.join(d, "strip.png"))
-            p, q, e, miss, vis = score(clip, frames)
+    for seed, out in results:
+        for m, (p, q, e, miss, vis, sec) in out.items():
             r = acc[m]
             r["psnr"] += p
             r["ssim"] += q
             r["err"] += e
             r["miss"] += miss
             r["visible"] += vis
-        print(f"clip {s}: " + "  ".join(f"{m} {np.mean(acc[m]['psnr']):.2f}dB" for m in methods), flush=True)
+            r["seconds"] += sec
+        print(f"clip {seed}: " + "  ".join(f"{m} {np.mean(out[m][0]):.2f}dB" for m in methods), flush=True)
     rows = []
     for m in methods:
         r = acc[m]
@@ -183,7 +210,7 @@ def cmd_run(a):
                      "traj_err_px": round(float(np.mean(r["err"])), 2) if r["err"] else None,
                      "traj_miss_rate": round(r["miss"] / max(1, r["visible"]), 3), "frames": len(r["psnr"]),
                      "seconds_per_clip": round(r["seconds"] / a.clips, 2)})
-    print(f"\nheld-out clips: {a.clips} (seeds {split_seeds('heldout', 1)[0]}…), in-betweens scored: {rows[0]['frames']}, DDIM steps {a.steps}")
+    print(f"\nheld-out clips: {a.clips} (seeds from {seeds[0]}), in-betweens scored: {rows[0]['frames']}, DDIM steps {a.steps}")
     print("| method | PSNR (dB) | SSIM | trajectory error (px) | trajectory misses | s/clip |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -209,6 +236,7 @@ def main(argv=None) -> int:
     r.add_argument("--frames", action="append", default=[], metavar="NAME=DIR")
     r.add_argument("--save-frames", default=None, help="write each method's frames as strips here")
     r.add_argument("--json", default=None)
+    r.add_argument("--jobs", type=int, default=2, help="worker processes (one thread each)")
     a = ap.parse_args(argv)
     try:
         return cmd_prepare(a) if a.cmd == "prepare" else cmd_run(a)
