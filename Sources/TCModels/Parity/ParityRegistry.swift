@@ -12,6 +12,7 @@ public enum ParityRegistry {
         "clip_vision": CLIPParity.vision,
         "ddim_sample": SamplerParity.ddimSample,
         "resampler": ResamplerParity.run,
+        "sketch_controlnet": SketchControlNetParity.run,
         "unet_controlled_step": UNetParity.unetControlledStep,
         "unet_step": UNetParity.unetStep,
         "vae_decode_dualref": VAEParity.decode,
