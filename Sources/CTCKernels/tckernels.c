@@ -50,7 +50,7 @@ TCK_INLINE void small_attention_impl(const float *q, ptrdiff_t ldq, const float 
     float *kt = d * lk <= 4096 ? stack : malloc(sizeof(float) * (size_t)(d * lk));
     for (ptrdiff_t j = 0; j < lk; j++)
         for (ptrdiff_t e = 0; e < d; e++) kt[e * lk + j] = k[j * ldk + e];
-    float s[64];
+    float s[256];
     for (ptrdiff_t i = 0; i < lq; i++) {
         const float *qi = q + i * ldq;
         for (ptrdiff_t j = 0; j < lk; j++) s[j] = 0;
@@ -218,7 +218,7 @@ TCK_AVX2 static void small_attention_avx2(const float *q, ptrdiff_t ldq, const f
         for (ptrdiff_t j = 0; j < lk; j++) row[j] = k[j * ldk + e];
         for (ptrdiff_t j = lk; j < lkp; j++) row[j] = 0;
     }
-    float s[4][64] __attribute__((aligned(32)));
+    float s[4][256] __attribute__((aligned(32)));
     __m256 vs = _mm256_set1_ps(scale);
     for (ptrdiff_t i0 = 0; i0 < lq; i0 += 4) {
         ptrdiff_t nq = lq - i0 < 4 ? lq - i0 : 4;

@@ -21,6 +21,9 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
     ConvCase(n: 2, c: 5, h: 13, w: 6, o: 3, kh: 5, kw: 3, stride: 1, padding: Padding2D(top: 2, bottom: 1, left: 0, right: 3), bias: true),
     ConvCase(n: 1, c: 2, h: 3, w: 3, o: 2, kh: 3, kw: 3, stride: 1, padding: .same(4), bias: true),
     ConvCase(n: 5, c: 16, h: 5, w: 8, o: 12, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
+    // Frames of at least 1024 output pixels take the per-frame GEMM paths (3×3 and 1×1).
+    ConvCase(n: 2, c: 3, h: 40, w: 30, o: 4, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
+    ConvCase(n: 3, c: 5, h: 33, w: 32, o: 4, kh: 1, kw: 1, stride: 1, padding: .zero, bias: true),
 ])
 func conv2dMatchesDirectLoops(_ c: ConvCase) {
     let x = randomTensor([c.n, c.c, c.h, c.w], seed: 1)
@@ -66,8 +69,9 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
 
 @Test(arguments: [(3, 1), (1, 0), (5, 2), (7, 3)])
 func temporalConvMatchesDirectLoops(kt: Int, pad: Int) {
-    for (b, t) in [(2, 5), (1, 16), (3, 1)] {
-        let x = randomTensor([b * t, 6, 3, 7], seed: UInt64(kt * 10 + t))
+    // Small frames are convolved as one GEMM per tap; 1056-pixel frames frame by frame.
+    for (b, t, h, w) in [(2, 5, 3, 7), (1, 16, 3, 7), (3, 1, 3, 7), (2, 3, 32, 33)] {
+        let x = randomTensor([b * t, 6, h, w], seed: UInt64(kt * 10 + t))
         let w = randomTensor([4, 6, kt, 1, 1], seed: 11)
         let bias = randomTensor([4], seed: 12)
         let got = temporalConv(x, weight: w, bias: bias, frames: t, pad: pad)

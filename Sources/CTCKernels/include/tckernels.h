@@ -35,7 +35,7 @@ double tck_sum_generic(const float *x, ptrdiff_t n);
 double tck_sum_sq_dev(const float *x, ptrdiff_t n, double mean);
 double tck_sum_sq_dev_generic(const float *x, ptrdiff_t n, double mean);
 
-/// One head of softmax(q·kᵀ·scale)·v for short sequences (lq, lk ≤ 64): q rows of `d` floats at
+/// One head of softmax(q·kᵀ·scale)·v for few keys (lk ≤ 256, any lq): q rows of `d` floats at
 /// stride `ldq`, k rows at `ldk`, v rows of `dv` floats at `ldv`, output rows at `ldo`.
 void tck_small_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                          ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,

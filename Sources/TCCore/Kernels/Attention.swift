@@ -21,11 +21,12 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
     let out = Tensor(empty: [b, lq, vInner])
     let kvShared = kc.dim(0) == 1 && b > 1
 
-    if lk <= 64 && lq <= 64 {
+    if lk <= smallAttentionKeys {
         smallAttention(qc, kc, vc, out, heads: heads, d: d, dv: dv, scale: scale, shared: kvShared)
         return out
     }
-    let rows = min(chunk, lq)
+    // Score blocks of about 4 M floats: long key sequences (the decoder fusion's 20480) get fewer rows.
+    let rows = min(chunk, lq, max(128, (1 << 22) / lk))
     let scores = Tensor(empty: [rows, lk])
     for bi in 0..<b {
         let kb = kvShared ? 0 : bi
@@ -52,22 +53,29 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
     return out
 }
 
-/// Many tiny attentions (temporal attention: 16 frames per pixel): one vectorised kernel call per
-/// (batch, head), parallel over them, since a GEMM call per 16×16 product would cost more than the
-/// product.
+/// Up to this many keys, attention runs in the vectorised micro-kernel instead of GEMMs.
+let smallAttentionKeys = 256
+
+/// Attentions with few keys (temporal: 16 frames per pixel; cross-attention: 77 text or 16 image
+/// tokens): the vectorised kernel per (batch, head, block of 64 queries), parallel over those,
+/// since a GEMM with 16 or 77 columns costs more in packing than in arithmetic.
 private func smallAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor, heads: Int, d: Int,
                             dv: Int, scale: Float, shared: Bool) {
     let b = q.dim(0), lq = q.dim(1), lk = k.dim(1)
     let inner = q.dim(2), vInner = v.dim(2)
     let qp = q.f32, kp = k.f32, vp = v.f32, op = out.f32
+    let block = 64
+    let blocks = (lq + block - 1) / block
     withExtendedLifetime((q, k, v)) {
-        parallelChunks(b * heads, minChunk: 16) { jobs in
+        parallelChunks(b * heads * blocks, minChunk: 8) { jobs in
             for job in jobs {
-                let bi = job / heads, h = job % heads
+                let bh = job / blocks, i0 = (job % blocks) * block
+                let bi = bh / heads, h = bh % heads
                 let kb = shared ? 0 : bi
-                tck_small_attention(qp + bi * lq * inner + h * d, inner, kp + kb * lk * inner + h * d, inner,
-                                    vp + kb * lk * vInner + h * dv, vInner, op + bi * lq * vInner + h * dv, vInner,
-                                    lq, lk, d, dv, scale)
+                let rows = min(block, lq - i0)
+                tck_small_attention(qp + (bi * lq + i0) * inner + h * d, inner, kp + kb * lk * inner + h * d, inner,
+                                    vp + kb * lk * vInner + h * dv, vInner, op + (bi * lq + i0) * vInner + h * dv,
+                                    vInner, rows, lk, d, dv, scale)
             }
         }
     }
