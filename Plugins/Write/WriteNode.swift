@@ -14,7 +14,10 @@ enum WriteNode {
             Colour: EXR files hold linear light and PNG files sRGB-encoded values. With `convert: true` \
             (default) the frames are converted from their `colorspace` metadata to the file's convention \
             (sRGB → linear with the exact IEC 61966-2-1 curve for EXR, linear → sRGB for PNG); with false \
-            the values are written as they are. Alpha is written as it comes (never converted).
+            the values are written as they are. Alpha follows each format's convention: premultiplied in \
+            EXR, straight in PNG; the input's `alpha` metadata (straight|premultiplied; without it, \
+            straight for sRGB frames and premultiplied for linear ones) says what arrives, and colour is \
+            converted on un-premultiplied values. `convert: false` leaves alpha as it comes too.
             Safety: every file is written under a temporary name and renamed only when all frames (and the \
             preview) are written, so a failure or Ctrl-C leaves no partial output. An existing sequence \
             with a different set of frame numbers is refused unless `overwrite: true` (which then removes \
@@ -75,7 +78,7 @@ enum WriteNode {
         do {
             var attributes = [("tcgraph:version", ctx.runInfo("version") ?? "?"), ("tcgraph:graph", ctx.runInfo("graph") ?? "?")]
             if let seed = input.meta["seed"] { attributes.append(("tcgraph:seed", seed)) }
-            let converted = try convert(images, colorspace: colorspace, to: format, enabled: ctx.bool("convert"))
+            let converted = try ctx.bool("convert") ? prepare(images, meta: input.meta, for: format) : images.float32()
             for (i, frame) in frames.enumerated() {
                 try ctx.checkCancelled()
                 let target = sequence.path(frame)
@@ -109,14 +112,31 @@ enum WriteNode {
         ctx.log("wrote \(describe(frames)) to \(path)\(preview.map { " and \($0)" } ?? "")")
     }
 
-    /// Frames as the file format expects them, [T, H, W, C] float32.
-    static func convert(_ images: Tensor, colorspace: Colorspace, to format: ImageFormat, enabled: Bool) throws -> Tensor {
-        guard enabled else { return images.float32() }
+    /// Frames as the file format expects them, [T, H, W, C] float32: the file's transfer function
+    /// (EXR linear, PNG sRGB) and alpha convention (EXR premultiplied, PNG straight).
+    static func prepare(_ images: Tensor, meta: [String: String], for format: ImageFormat) -> Tensor {
+        let colorspace = Colorspace(rawValue: meta["colorspace"] ?? "") ?? .srgb
+        let alpha = images.shape[3] == 4
+        let premultiplied = meta["alpha"].map { $0 == "premultiplied" } ?? (colorspace == .linear)
+        var x = alpha && premultiplied ? scaleByAlpha(images, inverse: true) : images.float32()
         switch (format, colorspace) {
-        case (.exr, .srgb): return ColorTransfer.convert(images, toLinear: true)
-        case (.png, .linear): return ColorTransfer.convert(images, toLinear: false)
-        default: return images.float32()
+        case (.exr, .srgb): x = ColorTransfer.convert(x, toLinear: true)
+        case (.png, .linear): x = ColorTransfer.convert(x, toLinear: false)
+        default: break
         }
+        return alpha && format == .exr ? scaleByAlpha(x, inverse: false) : x
+    }
+
+    /// A copy of RGBA frames with colour multiplied by alpha (or divided, 0 where alpha is 0).
+    static func scaleByAlpha(_ images: Tensor, inverse: Bool) -> Tensor {
+        let out = images.float32().copy()
+        let p = out.f32
+        for i in 0..<(out.count / 4) {
+            let a = p[i * 4 + 3]
+            let f: Float = inverse ? (a > 0 ? 1 / a : 0) : a
+            for k in 0..<3 { p[i * 4 + k] *= f }
+        }
+        return out
     }
 
     static func describe(_ frames: [Int]) -> String {

@@ -115,4 +115,26 @@ final class LoadWriteNodeTests: XCTestCase {
         XCTAssertGreaterThan(out[1 * 4 + 3], 0)
         XCTAssertLessThan(out[1 * 4 + 3], 1, "the edge pixel is partly covered")
     }
+
+    func testWriteFollowsEachFormatsAlphaConvention() throws {
+        let dir = Fixture.tempDir("alpha")
+        let c: Float = 204 / 255, a: Float = 128 / 255
+        try ImageIO.writePNG(Tensor([c, c, c, a], [1, 1, 4]), to: "\(dir)/in.png", bits: 8)
+        try ImageIO.writeEXR(Tensor([0.25, 0.25, 0.25, 0.5], [1, 1, 4]), to: "\(dir)/in.exr", half: false, compression: .zip)
+        let g = try Fixture.graph("""
+            tcgraph: 1
+            nodes:
+              p: { type: Load, path: "\(dir)/in.png", alpha: keep }
+              e: { type: Load, path: "\(dir)/in.exr", alpha: keep }
+              toEXR: { type: Write, in: { images: p.image }, path: "\(dir)/out.exr", pixel: float }
+              toPNG: { type: Write, in: { images: e.image }, path: "\(dir)/out.png", bits: "16" }
+            """, registry: Fixture.registry())
+        _ = try Executor(graph: g, options: .test()).run()
+        let exr = try ImageIO.read("\(dir)/out.exr").pixels.toArray()
+        XCTAssertEqual(exr[0], ColorTransfer.srgbToLinear(c) * a, accuracy: 1e-6, "straight sRGB → linear, then premultiplied")
+        XCTAssertEqual(exr[3], a)
+        let png = try ImageIO.read("\(dir)/out.png").pixels.toArray()
+        XCTAssertEqual(png[0], ColorTransfer.linearToSrgb(0.5), accuracy: 1.0 / 65535, "un-premultiplied, then sRGB-encoded")
+        XCTAssertEqual(png[3], 0.5, accuracy: 1.0 / 65535)
+    }
 }

@@ -9,9 +9,10 @@
  *
  * Versioning: `abi_major` changes when any existing layout or meaning changes; a plugin whose
  * major differs from the host's is refused. `abi_minor` grows when fields or functions are APPENDED
- * to `tc_host` (never inserted); a plugin built for a newer minor must check `host->abi_minor`
- * before calling functions the host may lack. `tc_plugin.abi_major/abi_minor` are its first two
- * fields in every version so any host can read them.
+ * to a struct (never inserted). A reader uses an appended field only when the struct's producer
+ * has that minor: plugins check `host->abi_minor` for `tc_host` and `tc_run_context`, the host
+ * checks `tc_plugin.abi_minor` for the plugin's descriptors. `tc_plugin.abi_major/abi_minor` are
+ * its first two fields in every version so any host can read them.
  *
  * Threading: the host calls `run` of one node at a time from one thread; a node may use threads
  * inside `run` and may call `progress`/`cancelled`/`log` from any of them.
