@@ -52,7 +52,7 @@ let package = Package(
         ]),
         .testTarget(name: "TCCoreTests", dependencies: ["TCCore", "CTCKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "TCModelsTests", dependencies: ["TCModels", "TCCore"], exclude: ["SketchFixtures"]),
-        .testTarget(name: "TCGraphTests", dependencies: ["TCGraph", "TCImageIO", "TCCore"]),
+        .testTarget(name: "TCGraphTests", dependencies: ["TCGraph", "TCImageIO", "TCPluginKit", "TCCore"]),
     ],
     // Swift 5 mode: the kernels hand raw pointers to concurrent loops, which Swift 6's strict
     // Sendable checking rejects without adding anything for this code.
