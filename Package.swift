@@ -17,6 +17,8 @@ let package = Package(
         // Node plugins: one dynamic library per node family, found by name (libTCPlugin*.so).
         .library(name: "TCPluginLoad", type: .dynamic, targets: ["LoadPlugin"]),
         .library(name: "TCPluginWrite", type: .dynamic, targets: ["WritePlugin"]),
+        .library(name: "TCPluginSketchExtract", type: .dynamic, targets: ["SketchExtractPlugin"]),
+        .library(name: "TCPluginColorize", type: .dynamic, targets: ["ColorizePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -46,6 +48,10 @@ let package = Package(
         .target(name: "TCImageIO", dependencies: ["CTCImageCodecs", "TCCore"], swiftSettings: numeric),
         .target(name: "LoadPlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Load", swiftSettings: numeric),
         .target(name: "WritePlugin", dependencies: ["TCPluginKit", "TCImageIO", "TCCore"], path: "Plugins/Write", swiftSettings: numeric),
+        .target(name: "SketchExtractPlugin", dependencies: ["TCPluginKit", "TCModels", "TCImageIO", "TCCore"],
+                path: "Plugins/SketchExtract", swiftSettings: numeric),
+        .target(name: "ColorizePlugin", dependencies: ["TCPluginKit", "TCModels", "TCCore"], path: "Plugins/Colorize",
+                swiftSettings: numeric),
         .executableTarget(name: "tcgraph", dependencies: [
             "TCCore", "TCModels", "TCGraph",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

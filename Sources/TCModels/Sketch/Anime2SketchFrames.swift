@@ -32,3 +32,21 @@ extension Anime2Sketch {
         return try SketchFrames.fromAnime2Sketch(out)
     }
 }
+
+extension Anime2Sketch {
+    /// IMAGE frames of any size → SKETCH hints of the same size, the way controlnet_aux's
+    /// `lineart_anime` feeds the network (sketch-and-colorize.md §3.1): each side is resized UP to
+    /// the next multiple of `config.sizeMultiple` (bicubic, values clamped to [0,1]), the network
+    /// runs, and its hint is resized back to the input size (bicubic, clamped). Inputs that already
+    /// fit go straight through.
+    public func lineArt(from images: Tensor) throws -> SketchFrames {
+        let (_, h, w, _) = try ImageFrames.validate(images, "Anime2Sketch frames")
+        let m = config.sizeMultiple
+        let hn = (h + m - 1) / m * m, wn = (w + m - 1) / m * m
+        if hn == h && wn == w { return try sketches(from: images) }
+        let up = pilResize(images.float32(), width: wn, height: hn, filter: .bicubic).map { min(max($0, 0), 1) }
+        let s = try sketches(from: up)
+        let back = pilResize(s.frames, width: w, height: h, filter: .bicubic).map { min(max($0, 0), 1) }
+        return try SketchFrames(frames: back)
+    }
+}

@@ -153,28 +153,35 @@ public final class SketchGuidance: ControlProvider {
     }
 }
 
-extension UNetDenoiser {
-    /// Wires sketch guidance into this denoiser: its residuals are added at every step with
-    /// `controlScale` = the guidance's `scale`. The shapes are checked against the keyframe
-    /// latents before any sampling. When the guidance `isInert` (all hints blank and scale 0) the
-    /// ControlNet is not attached at all — the documented fast path, identical output.
-    public func guide(with sketch: SketchGuidance) throws {
-        let want = [sketch.videos, sketch.controlNet.config.inChannels, sketch.frames, sketch.latentHeight, sketch.latentWidth]
+extension SketchGuidance {
+    /// What a denoiser should use as its `control`: nil when the guidance `isInert` (all hints blank
+    /// and scale 0: every residual would be zero, so skipping the ControlNet is exact — the
+    /// documented fast path), otherwise the guidance itself, with `scale` as the `controlScale`.
+    public var provider: ControlProvider? { isInert ? nil : self }
+
+    /// Checks, before any sampling, that this guidance serves a denoiser over keyframe latents
+    /// `concat` (B, C, T, h, w) with (`guided`) or without classifier-free guidance.
+    public func check(concat: Tensor, guided: Bool) throws {
+        let want = [videos, controlNet.config.inChannels, frames, latentHeight, latentWidth]
         guard concat.shape == want else {
             throw ModelInputError.shape(argument: "sketch guidance",
-                                        expected: "keyframe latents \(want) for \(sketch.videos)×\(sketch.frames) hints of " +
-                                            "\(8 * sketch.latentHeight)×\(8 * sketch.latentWidth)",
+                                        expected: "keyframe latents \(want) for \(videos)×\(frames) hints of " +
+                                            "\(8 * latentHeight)×\(8 * latentWidth)",
                                         got: concat.shape)
         }
-        guard !guided || sketch.both != nil else {
+        guard !guided || both != nil else {
             throw ModelInputError.invalid(argument: "sketch guidance",
                                           reason: "the denoiser runs classifier-free guidance but the sketch guidance has no unconditional context")
         }
-        if sketch.isInert {
-            control = nil
-        } else {
-            control = sketch
-            controlScale = sketch.scale
-        }
+    }
+}
+
+extension UNetDenoiser {
+    /// Wires sketch guidance into this denoiser after `check`: `control` = its `provider`,
+    /// `controlScale` = its `scale`.
+    public func guide(with sketch: SketchGuidance) throws {
+        try sketch.check(concat: concat, guided: guided)
+        control = sketch.provider
+        controlScale = sketch.scale
     }
 }

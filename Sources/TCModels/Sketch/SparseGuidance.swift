@@ -1,3 +1,4 @@
+import Foundation
 import TCCore
 
 /// Which frames of a clip carry a sketch in sparse sketch guidance (sketch-and-colorize.md §0, §4):
@@ -58,5 +59,67 @@ extension SparseGuidance {
         let h = lines.height, w = lines.width
         return try SketchFrames.sparse([0: lines.frames[0], frameCount - 1: lines.frames[1]],
                                        frameCount: frameCount, height: h, width: w)
+    }
+}
+
+extension SparseGuidance {
+    /// Which frames of a clip keep their sketch, as the SketchExtract node's `pattern` parameter
+    /// spells it: `dense` (all), `endpoints` (first and last), `bisection1`…`bisection4`, or a
+    /// comma-separated list of frame indices (`0,5,15`).
+    public enum Pattern: Equatable, Sendable, CustomStringConvertible {
+        case dense
+        case bisection(Int)
+        case frames([Int])
+
+        public static let endpoints = Pattern.bisection(0)
+
+        public init(parsing text: String) throws {
+            let s = text.trimmingCharacters(in: .whitespaces).lowercased()
+            let syntax = "dense, endpoints, bisection1…bisection4 or frame indices like 0,7,15"
+            if s == "dense" || s == "all" {
+                self = .dense
+            } else if s == "endpoints" {
+                self = .endpoints
+            } else if s.hasPrefix("bisection"), let n = Int(s.dropFirst("bisection".count)), (0...4).contains(n) {
+                self = .bisection(n)
+            } else {
+                let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                let indices = parts.compactMap { Int($0) }
+                guard !parts.isEmpty, indices.count == parts.count, indices.allSatisfy({ $0 >= 0 }) else {
+                    throw SketchError.invalidInput(what: "sketch pattern", expected: syntax, got: "'\(text)'")
+                }
+                guard Set(indices).count == indices.count else {
+                    throw SketchError.invalidInput(what: "sketch pattern", expected: "distinct frame indices", got: "'\(text)'")
+                }
+                self = .frames(indices.sorted())
+            }
+        }
+
+        /// The sorted frame indices the pattern selects among `frameCount` frames.
+        public func frames(count frameCount: Int) throws -> [Int] {
+            switch self {
+            case .dense:
+                guard frameCount > 0 else {
+                    throw SketchError.invalidInput(what: "sketch frame count", expected: "at least 1", got: "\(frameCount)")
+                }
+                return Array(0..<frameCount)
+            case let .bisection(level):
+                return try SparseGuidance.bisectionFrames(level: level, frameCount: frameCount)
+            case let .frames(indices):
+                if let bad = indices.first(where: { $0 >= frameCount }) {
+                    throw SketchError.invalidInput(what: "sketch pattern frame", expected: "0…\(frameCount - 1)", got: "\(bad)")
+                }
+                return indices
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .dense: "dense"
+            case .bisection(0): "endpoints"
+            case let .bisection(n): "bisection\(n)"
+            case let .frames(f): f.map(String.init).joined(separator: ",")
+            }
+        }
     }
 }
