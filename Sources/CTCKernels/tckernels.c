@@ -15,6 +15,7 @@
 // Portable bodies.
 
 TCK_INLINE float silu1(float v) { return v / (1.0f + expf(-v)); }
+TCK_INLINE float gelu1(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
 
 TCK_INLINE float row_max(const float *r, ptrdiff_t n) {
     float m = -INFINITY;
@@ -80,6 +81,18 @@ void tck_silu_generic(const float *x, float *y, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) y[i] = silu1(x[i]);
 }
 
+void tck_gelu_generic(const float *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = gelu1(x[i]);
+}
+
+void tck_geglu_generic(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * d, *g = a + d;
+        float *o = y + r * d;
+        for (ptrdiff_t j = 0; j < d; j++) o[j] = a[j] * gelu1(g[j]);
+    }
+}
+
 void tck_norm_apply_generic(const float *x, float *y, ptrdiff_t n, float mh, float ml, float scale, float shift,
                             int silu) {
     if (silu) {
@@ -137,6 +150,29 @@ TCK_AVX2 static inline __m256 silu8(__m256 v) {
     return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
+/// gelu(v) = ½·v·erfc(−v/√2), erfc from Numerical Recipes' Chebyshev fit (relative error
+/// < 1.2e-7 everywhere): with z = |u|, t = 1/(1 + z/2), erfc(z) = t·exp(−z² + P(t)), and
+/// erfc(u) = 2 − erfc(−u) below zero.
+TCK_AVX2 static inline __m256 gelu8(__m256 v) {
+    __m256 u = _mm256_mul_ps(v, _mm256_set1_ps(-0.70710678118654752f));
+    __m256 z = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), u);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(0.17087277f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    __m256 e = _mm256_mul_ps(t, exp8(_mm256_fnmadd_ps(z, z, p)));
+    __m256 neg = _mm256_cmp_ps(u, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 erfc = _mm256_blendv_ps(e, _mm256_sub_ps(_mm256_set1_ps(2.0f), e), neg);
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), erfc);
+}
+
 TCK_AVX2 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -187,6 +223,30 @@ TCK_AVX2 static void silu_avx2(const float *x, float *y, ptrdiff_t n) {
     if (i < n) {
         __m256i mask = tail_mask(n - i);
         _mm256_maskstore_ps(y + i, mask, silu8(_mm256_maskload_ps(x + i, mask)));
+    }
+}
+
+TCK_AVX2 static void gelu_avx2(const float *x, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gelu8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        _mm256_maskstore_ps(y + i, mask, gelu8(_mm256_maskload_ps(x + i, mask)));
+    }
+}
+
+TCK_AVX2 static void geglu_avx2(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * d, *g = a + d;
+        float *o = y + r * d;
+        ptrdiff_t j = 0;
+        for (; j + 8 <= d; j += 8)
+            _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), gelu8(_mm256_loadu_ps(g + j))));
+        if (j < d) {
+            __m256i mask = tail_mask(d - j);
+            __m256 v = _mm256_mul_ps(_mm256_maskload_ps(a + j, mask), gelu8(_mm256_maskload_ps(g + j, mask)));
+            _mm256_maskstore_ps(o + j, mask, v);
+        }
     }
 }
 
@@ -328,6 +388,17 @@ int tck_has_avx2(void) {
 #endif
 }
 
+int tck_cpu_avx512(void) {
+#ifdef TCK_X86
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))) return 0;
+    return __builtin_cpu_supports("avx512bf16") ? 2 : 1;
+#else
+    return 0;
+#endif
+}
+
 void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld) {
 #ifdef TCK_X86
     if (tck_has_avx2()) { softmax_rows_avx2(p, rows, n, ld); return; }
@@ -369,4 +440,18 @@ double tck_sum_sq_dev(const float *x, ptrdiff_t n, double mean) {
     if (tck_has_avx2()) return sum_sq_dev_avx2(x, n, mean);
 #endif
     return tck_sum_sq_dev_generic(x, n, mean);
+}
+
+void tck_gelu(const float *x, float *y, ptrdiff_t n) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { gelu_avx2(x, y, n); return; }
+#endif
+    tck_gelu_generic(x, y, n);
+}
+
+void tck_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) { geglu_avx2(x, y, rows, d); return; }
+#endif
+    tck_geglu_generic(x, y, rows, d);
 }

@@ -32,6 +32,9 @@ struct BenchCommand: ParsableCommand {
         @Flag(name: .long, help: "One JSON object per line instead of a table.")
         var json = false
 
+        @Option(name: .long, help: "OpenBLAS kernels: 'keep' (as loaded), 'auto' (the widest this CPU runs), or an OPENBLAS_CORETYPE name.")
+        var openblasCore = "keep"
+
         func validate() throws {
             let known = Set(KernelBenchmarks.all.map(\.name))
             for name in only where !known.contains(name) {
@@ -42,6 +45,11 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
+            if openblasCore == "auto" {
+                OpenBLASTuning.reexec()
+            } else if openblasCore != "keep", openBLASCoreName().lowercased() != openblasCore.lowercased() {
+                OpenBLASTuning.reexec(withCoreType: openblasCore)
+            }
             if let threads { Threading.configure(threads) }
             let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
                 .split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"
@@ -63,6 +71,11 @@ struct BenchCommand: ParsableCommand {
                       + lpad(String(format: "%.1f", m.cpuSeconds * 1e3), 10) + lpad(String(format: "%.1f", m.gflopsPerSecond), 10)
                       + lpad(String(format: "%.0f%%", 100 * m.gflopsPerSecond / peak.gflopsPerSecond), 9)
                       + lpad(String(format: "%.0f", Double(m.workingBytes) / 1e6), 9))
+            }
+            if !json, let better = OpenBLASTuning.recommendedCoreType {
+                let pinned = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (pinned by OPENBLAS_CORETYPE=\($0))" } ?? ""
+                print("note: this CPU runs OpenBLAS's \(better) (AVX-512) kernels; the loaded \(openBLASCoreName())\(pinned) "
+                      + "leave them unused: --openblas-core auto measures with them")
             }
             if !json {
                 print("peak RSS: \(String(format: "%.0f", Double(KernelBenchmarks.peakRSSBytes()) / 1e6)) MB")

@@ -65,3 +65,28 @@ func smallAttentionBodiesMatchDefinition(lq: Int, lk: Int, d: Int, dv: Int) {
         #expect(relativeError(o, want) < 2e-6, "generic \(generic)")
     }
 }
+
+@Test func geluAndGegluBodiesMatchErfDefinition() {
+    let x = randomTensor([1001], seed: 85, range: -12...12)
+    let d = Dense(x)
+    let gelu = Dense(shape: d.shape, v: d.v.map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) })
+    let rows = 7, width = 13
+    let gx = randomTensor([rows, 2 * width], seed: 86, range: -6...6)
+    let gd = Dense(gx)
+    var geglu = Dense(zeros: [rows, width])
+    for r in 0..<rows { for j in 0..<width {
+        let g = gd.v[r * 2 * width + width + j]
+        geglu.v[r * width + j] = gd.v[r * 2 * width + j] * 0.5 * g * (1 + erf(g / 2.0.squareRoot()))
+    }}
+    for generic in [true, false] {
+        let y = Tensor(empty: [1001]), z = Tensor(empty: [rows, width])
+        if generic {
+            tck_gelu_generic(x.f32, y.f32, 1001)
+            tck_geglu_generic(gx.f32, z.f32, rows, width)
+        } else {
+            tck_gelu(x.f32, y.f32, 1001)
+            tck_geglu(gx.f32, z.f32, rows, width)
+        }
+        #expect(relativeError(y, gelu) < 1e-6 && relativeError(z, geglu) < 1e-6, "generic \(generic)")
+    }
+}

@@ -13,6 +13,8 @@ extern "C" {
 
 /// 1 when the AVX2+FMA bodies are in use.
 int tck_has_avx2(void);
+/// 1 when the CPU has AVX-512 F/BW/VL/DQ (2 when it also has AVX-512 BF16).
+int tck_cpu_avx512(void);
 
 /// In-place softmax of `rows` rows of `n` floats, row stride `ld`: exp(x − max) / Σ.
 void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
@@ -21,6 +23,14 @@ void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t l
 /// y = silu(x) = x·σ(x); `y` may be `x`.
 void tck_silu(const float *x, float *y, ptrdiff_t n);
 void tck_silu_generic(const float *x, float *y, ptrdiff_t n);
+
+/// y = gelu(x) = x·Φ(x) with the exact (erf) form; `y` may be `x`.
+void tck_gelu(const float *x, float *y, ptrdiff_t n);
+void tck_gelu_generic(const float *x, float *y, ptrdiff_t n);
+
+/// GEGLU over `rows` rows of 2·d floats [value | gate]: y (rows × d) = value·gelu(gate).
+void tck_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d);
+void tck_geglu_generic(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d);
 
 /// y = ((x − mean_hi) − mean_lo)·scale + shift, then SiLU when `silu` is non-zero: one channel of
 /// a GroupNorm.

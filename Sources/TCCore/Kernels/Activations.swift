@@ -18,7 +18,15 @@ extension Tensor {
         }
         return out
     }
-    public func gelu() -> Tensor { map(geluErf) }
+    public func gelu() -> Tensor {
+        let src = float32()
+        let out = Tensor(empty: shape)
+        let s = src.f32, d = out.f32
+        withExtendedLifetime(src) {
+            parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(s + r.lowerBound, d + r.lowerBound, r.count) }
+        }
+        return out
+    }
     public func quickGelu() -> Tensor { map(TCCore.quickGelu) }
     public func sigmoid() -> Tensor { map(TCCore.sigmoid) }
     public func tanh() -> Tensor { map { Foundation.tanhf($0) } }
@@ -30,7 +38,11 @@ extension Tensor {
         let d = f32
         parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(d + r.lowerBound, d + r.lowerBound, r.count) }
     }
-    public func geluInPlace() { mapInPlace(geluErf) }
+    public func geluInPlace() {
+        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+        let d = f32
+        parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(d + r.lowerBound, d + r.lowerBound, r.count) }
+    }
 
     /// GEGLU: split the last axis into [value | gate] and return value·gelu(gate).
     public func geglu() -> Tensor {
@@ -39,11 +51,8 @@ extension Tensor {
         let rows = x.count / max(d2, 1)
         let out = Tensor(empty: Array(x.shape.dropLast()) + [d])
         let s = x.f32, o = out.f32
-        parallelChunks(rows, minChunk: 8) { r in
-            for i in r {
-                let src = s + i * d2, dst = o + i * d
-                for j in 0..<d { dst[j] = src[j] * geluErf(src[d + j]) }
-            }
+        withExtendedLifetime(x) {
+            parallelChunks(rows, minChunk: 8) { r in tck_geglu(s + r.lowerBound * d2, o + r.lowerBound * d, r.count, d) }
         }
         return out
     }

@@ -165,6 +165,21 @@ public enum KernelBenchmarks {
                 let x = rand([t, 320, h, w], 1), g = rand([320], 2), b = rand([320], 3)
                 return { _ = groupNorm(x, groups: 32, weight: g, bias: b, eps: 1e-6, span: t) }
             },
+            KernelBenchmark(name: "layernorm", shape: "\(t * hw)×320 tokens",
+                            flops: 8 * Double(t * hw * 320)) {
+                let x = rand([t * hw, 320], 1), g = rand([320], 2), b = rand([320], 3)
+                return { _ = layerNorm(x, weight: g, bias: b, eps: 1e-5) }
+            },
+            KernelBenchmark(name: "geglu", shape: "\(t * hw / 4)×(2×1280) → 1280 (a quarter of level 0)",
+                            flops: 20 * Double(t * hw / 4 * 1280)) {
+                let x = rand([t * hw / 4, 2560], 1)
+                return { _ = x.geglu() }
+            },
+            KernelBenchmark(name: "residual_add", shape: "\(t)×320×\(h)×\(w) + same",
+                            flops: Double(t * 320 * hw)) {
+                let x = rand([t, 320, h, w], 1), y = rand([t, 320, h, w], 2)
+                return { _ = x + y }
+            },
         ]
     }
 }

@@ -58,9 +58,3 @@ public func parallelChunks(_ n: Int, minChunk: Int = 4096, _ body: (Range<Int>) 
         }
     }
 }
-
-/// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
-public func openBLASCoreName() -> String {
-    guard let p = openblas_get_corename() else { return "unknown" }
-    return String(cString: p)
-}
