@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -454,4 +455,81 @@ void tck_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t d) {
     if (tck_has_avx2()) { geglu_avx2(x, y, rows, d); return; }
 #endif
     tck_geglu_generic(x, y, rows, d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Half precision. The portable path converts by bits (the compiler's _Float16 is not available
+// everywhere); the x86 path uses F16C, eight values per instruction.
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000 | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else {
+        // Subnormal half: normalise.
+        int e = -1;
+        do { man <<= 1; e++; } while (!(man & 0x400));
+        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3FF) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, absx = x & 0x7FFFFFFF;
+    if (absx >= 0x7F800000) return (uint16_t)(sign | 0x7C00 | (absx > 0x7F800000 ? 0x200 | ((absx >> 13) & 0x3FF) : 0));
+    if (absx >= 0x477FF000) return (uint16_t)(sign | 0x7C00);  // rounds to infinity
+    if (absx < 0x33000001) return (uint16_t)sign;               // rounds to zero
+    uint32_t e = absx >> 23, man = (absx & 0x7FFFFF) | 0x800000;
+    int shift = e < 113 ? (int)(126 - e) : 13;                   // subnormal results shift further
+    uint32_t base = e < 113 ? 0 : (e - 112) << 10;
+    uint32_t halfman = man >> shift, rest = man & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    uint32_t h = (e < 113 ? halfman : (halfman & 0x3FF)) + base;
+    if (rest > halfway || (rest == halfway && (halfman & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+#ifdef TCK_X86
+__attribute__((target("avx2,f16c"))) static void f16_to_f32_f16c(const uint16_t *x, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = half_to_float(x[i]);
+}
+
+__attribute__((target("avx2,f16c"))) static void f32_to_f16_f16c(const float *x, uint16_t *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = float_to_half(x[i]);
+}
+
+static int tck_has_f16c(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    }
+    return cached;
+}
+#endif
+
+void tck_f16_to_f32(const uint16_t *x, float *y, ptrdiff_t n) {
+#ifdef TCK_X86
+    if (tck_has_f16c()) { f16_to_f32_f16c(x, y, n); return; }
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = half_to_float(x[i]);
+}
+
+void tck_f32_to_f16(const float *x, uint16_t *y, ptrdiff_t n) {
+#ifdef TCK_X86
+    if (tck_has_f16c()) { f32_to_f16_f16c(x, y, n); return; }
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = float_to_half(x[i]);
 }

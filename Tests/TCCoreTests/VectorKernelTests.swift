@@ -90,3 +90,26 @@ func smallAttentionBodiesMatchDefinition(lq: Int, lk: Int, d: Int, dv: Int) {
         #expect(relativeError(y, gelu) < 1e-6 && relativeError(z, geglu) < 1e-6, "generic \(generic)")
     }
 }
+
+@Test func halfConversionsAreExactRoundToNearestEven() {
+    // Every half value, through the vector body and (the last 7) the portable tail.
+    let halves = (0..<65536).map { UInt16($0) } + [0x7BFF, 0x0001, 0x8001, 0x03FF, 0x7C00, 0xFC00, 0x3C00]
+    var floats = [Float](repeating: 0, count: halves.count)
+    tck_f16_to_f32(halves, &floats, halves.count)
+    for (h, f) in zip(halves, floats) {
+        let want = Float(Float16(bitPattern: h))
+        #expect(f.bitPattern == want.bitPattern || (f.isNaN && want.isNaN), "half \(String(h, radix: 16))")
+    }
+    var rng = SplitMix64(seed: 87)
+    var values = (0..<100_003).map { i -> Float in
+        let bits = UInt32(truncatingIfNeeded: rng.next())
+        // Every fourth value in half's range (subnormals included), the rest anywhere.
+        return Float(bitPattern: i % 4 == 0 ? (bits & 0x8000_0000) | (0x3300_0000 + bits % 0x1480_0000) : bits)
+    }
+    values += [65504, 65519.99, 65520, -65520, 5.96e-8, 2.98e-8, 2.9802326e-8, 0, -0]
+    var out = [UInt16](repeating: 0, count: values.count)
+    tck_f32_to_f16(values, &out, values.count)
+    for (v, h) in zip(values, out) where !v.isNaN {
+        #expect(h == Float16(v).bitPattern, "\(v)")
+    }
+}

@@ -6,10 +6,15 @@
 #define TCKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// IEEE half ↔ float conversion (round to nearest even), F16C when available.
+void tck_f16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
+void tck_f32_to_f16(const float *x, uint16_t *y, ptrdiff_t n);
 
 /// 1 when the AVX2+FMA bodies are in use.
 int tck_has_avx2(void);

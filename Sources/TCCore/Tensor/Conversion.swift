@@ -1,3 +1,5 @@
+import CTCKernels
+
 /// Bulk conversions between storage dtypes and float32.
 
 @inline(__always) public func bf16ToFloat(_ b: UInt16) -> Float {
@@ -17,10 +19,8 @@ func convertToFloat32(_ src: UnsafeRawPointer, _ dtype: DType, _ dst: UnsafeMuta
     case .f32:
         dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)
     case .f16:
-        let s = src.assumingMemoryBound(to: Float16.self)
-        parallelChunks(n, minChunk: 1 << 16) { r in
-            for i in r { dst[i] = Float(s[i]) }
-        }
+        let s = src.assumingMemoryBound(to: UInt16.self)
+        parallelChunks(n, minChunk: 1 << 16) { r in tck_f16_to_f32(s + r.lowerBound, dst + r.lowerBound, r.count) }
     case .bf16:
         let s = src.assumingMemoryBound(to: UInt16.self)
         parallelChunks(n, minChunk: 1 << 16) { r in
@@ -46,10 +46,8 @@ func convertFromFloat32(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPoin
     case .f32:
         dst.assumingMemoryBound(to: Float.self).update(from: src, count: n)
     case .f16:
-        let d = dst.assumingMemoryBound(to: Float16.self)
-        parallelChunks(n, minChunk: 1 << 16) { r in
-            for i in r { d[i] = Float16(src[i]) }
-        }
+        let d = dst.assumingMemoryBound(to: UInt16.self)
+        parallelChunks(n, minChunk: 1 << 16) { r in tck_f32_to_f16(src + r.lowerBound, d + r.lowerBound, r.count) }
     case .bf16:
         let d = dst.assumingMemoryBound(to: UInt16.self)
         parallelChunks(n, minChunk: 1 << 16) { r in
