@@ -11,6 +11,8 @@ public enum ParityRegistry {
         "clip_text": CLIPParity.text,
         "clip_vision": CLIPParity.vision,
         "ddim_sample": SamplerParity.ddimSample,
+        "pipeline_small": PipelineParity.run,
+        "pipeline_tiny": PipelineParity.run,
         "resampler": ResamplerParity.run,
         "sketch_controlnet": SketchControlNetParity.run,
         "unet_controlled_step": UNetParity.unetControlledStep,
