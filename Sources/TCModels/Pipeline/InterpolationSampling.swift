@@ -34,21 +34,21 @@ public struct InterpolationSampling: Sendable, Equatable {
 
     /// Samples latents (1, embed_dim, T, h, w): `concat` is c_concat (1, embed_dim, T, h, w) (see
     /// `interpolationConcat`), the contexts (1, L, context_dim). x_T and, for DDIM, one draw per
-    /// step come from `noise`. `control` adds ControlNet residuals (sketch guidance) to every call.
+    /// step come from `noise`. `guide` wires extra guidance into the denoiser before sampling, e.g.
+    /// sketch control (`UNetDenoiser.guide(with:)`); it needs batched branches.
     public func sample(unet: DynamiCrafterUNet, schedule: NoiseSchedule, context: Tensor, unconditionalContext: Tensor,
                        concat: Tensor, noise: NoiseSource, observer: SamplingObserver = SamplingObserver(),
-                       control: ControlProvider? = nil, controlScale: Float = 1) throws -> Tensor {
+                       guide: ((UNetDenoiser) throws -> Void)? = nil) throws -> Tensor {
         let guided = guidance.scale != 1
         let denoiser: GuidedDenoiser
         if batchedBranches || !guided {
             let d = try UNetDenoiser(unet: unet, concat: concat, context: context,
                                      unconditionalContext: guided ? unconditionalContext : nil, fs: fs)
-            d.control = control
-            d.controlScale = controlScale
+            try guide?(d)
             denoiser = d
         } else {
-            guard control == nil else {
-                throw ModelInputError.invalid(argument: "control", reason: "sketch control runs with batched guidance branches only")
+            guard guide == nil else {
+                throw ModelInputError.invalid(argument: "guide", reason: "extra guidance runs with batched guidance branches only")
             }
             denoiser = SeparateBranches(
                 cond: try UNetDenoiser(unet: unet, concat: concat, context: context, unconditionalContext: nil, fs: fs),

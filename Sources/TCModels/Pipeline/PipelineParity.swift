@@ -6,11 +6,11 @@ import TCCore
 /// built from the fixture's config, strict component loading, keyframe preprocessing, conditioning,
 /// DDIM, decoding with the middle-frame re-decode — with the fixture's recorded noise.
 ///
-/// The guidance branches run as the reference runs them, two batch-1 UNet calls: pipeline_tiny's
-/// deepest UNet level is 1×2 latent pixels, where each ResBlock GroupNorm normalises two values
-/// and so acts as sign(a − b). Near a tie, a rounding-order change upstream (batching the branches)
-/// flips it, and the last step's unconditional output moves by ~1e-3 while every module still
-/// matches the reference to ~1e-5 on the reference's own inputs (Tests/TCModelsTests/PipelineStageTests).
+/// The guidance branches run as the reference runs them, two batch-1 UNet calls. pipeline_tiny's
+/// deepest UNet level is 1×2 latent pixels, where each ResBlock GroupNorm normalises two values and
+/// multiplies their difference by ~1/√eps; at the last step the unconditional branch can turn
+/// float32 rounding differences far inside the upstream tolerances into a v outside its own, and
+/// everything after it with it (see Tests/TCModelsTests/PipelineStageTests.swift).
 enum PipelineParity {
     static func run(_ f: ParityFixture) throws -> [String: Tensor] {
         let model = try open(f)
