@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "TCPluginWrite", type: .dynamic, targets: ["WritePlugin"]),
         .library(name: "TCPluginSketchExtract", type: .dynamic, targets: ["SketchExtractPlugin"]),
         .library(name: "TCPluginColorize", type: .dynamic, targets: ["ColorizePlugin"]),
+        .library(name: "TCPluginEncode", type: .dynamic, targets: ["EncodePlugin"]),
+        .library(name: "TCPluginDenoise", type: .dynamic, targets: ["DenoisePlugin"]),
+        .library(name: "TCPluginDetailDecode", type: .dynamic, targets: ["DetailDecodePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -52,6 +55,12 @@ let package = Package(
                 path: "Plugins/SketchExtract", swiftSettings: numeric),
         .target(name: "ColorizePlugin", dependencies: ["TCPluginKit", "TCModels", "TCCore"], path: "Plugins/Colorize",
                 swiftSettings: numeric),
+        // The interpolation nodes: model resolution through the host's weight store and the
+        // COND/REFS/LATENT port conventions shared by Encode, Denoise and DetailDecode.
+        .target(name: "ModelNodeKit", dependencies: ["TCPluginKit", "TCModels", "TCCore"], path: "Plugins/ModelNodeKit", swiftSettings: numeric),
+        .target(name: "EncodePlugin", dependencies: ["ModelNodeKit", "TCPluginKit", "TCModels", "TCImageIO", "TCCore"], path: "Plugins/Encode", swiftSettings: numeric),
+        .target(name: "DenoisePlugin", dependencies: ["ModelNodeKit", "TCPluginKit", "TCModels", "TCCore"], path: "Plugins/Denoise", swiftSettings: numeric),
+        .target(name: "DetailDecodePlugin", dependencies: ["ModelNodeKit", "TCPluginKit", "TCModels", "TCCore"], path: "Plugins/DetailDecode", swiftSettings: numeric),
         .executableTarget(name: "tcgraph", dependencies: [
             "TCCore", "TCModels", "TCGraph",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

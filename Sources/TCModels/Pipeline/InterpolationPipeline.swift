@@ -8,12 +8,35 @@ public struct InterpolationDecoding: Sendable {
     public init(redecodeMiddleFrames: Bool = true) { self.redecodeMiddleFrames = redecodeMiddleFrames }
 
     /// Latents (T, embed_dim, h, w) as sampled (scaled) → frames (T, 3, H, W), about [−1, 1], not
-    /// clamped. The decoder is loaded here and released on return.
-    public func decode(_ latents: Tensor, references: DecoderReferences, model: ToonCrafterModel) throws -> Tensor {
+    /// clamped. The decoder is loaded here and released on return. `progress` hears (pass, passes)
+    /// after each decode; `isCancelled` is asked between them.
+    public func decode(_ latents: Tensor, references: DecoderReferences, model: ToonCrafterModel,
+                       progress: ((Int, Int) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) throws -> Tensor {
+        let t = latents.dim(0)
+        if redecodeMiddleFrames && t < 4 {
+            throw ModelInputError.invalid(argument: "latents",
+                                          reason: "the middle-frame re-decode needs at least 4 frames, got \(t); turn it off for shorter clips")
+        }
         let decoder = try model.decoder()
-        let driver = VideoDecoding(decoder: decoder, chunkLength: model.config.unet.temporalLength,
-                                   redecodeMiddleFrames: redecodeMiddleFrames)
-        return try driver.decode(latents: latents, references: try decoder.prepare(references))
+        let prepared = try decoder.prepare(references)
+        let driver = VideoDecoding(decoder: decoder, chunkLength: model.config.unet.temporalLength, redecodeMiddleFrames: false)
+        let passes = redecodeMiddleFrames ? 2 : 1
+        let frames = try driver.decode(latents: latents, references: prepared)
+        progress?(1, passes)
+        guard redecodeMiddleFrames else { return frames }
+        if isCancelled?() == true { throw SamplingError.cancelled }
+        // Q5, as both official drivers do: decode again without latent frames 1 and T−2, and take
+        // output frames T/2−1 and T/2 from positions T/2−2 and T/2−1 of that decode.
+        var keep = Array(0..<t)
+        keep.remove(at: 1)
+        keep.remove(at: keep.count - 2)
+        let middle = try driver.decode(latents: latents.gather(frames: keep), references: prepared)
+        let per = frames.count / t
+        for k in 0..<2 {
+            (frames.f32 + (t / 2 - 1 + k) * per).update(from: middle.f32 + (t / 2 - 2 + k) * per, count: per)
+        }
+        progress?(2, passes)
+        return frames
     }
 }
 

@@ -1,0 +1,7 @@
+import TCPluginKit
+
+/// The plugin library's one export (tcgraph_abi.h).
+@_cdecl("tcgraph_plugin_entry")
+public func tcgraphPluginEntry() -> UnsafeRawPointer {
+    Plugin.export(name: "Encode", version: "1.0", nodes: [EncodeNode.definition])
+}
