@@ -61,15 +61,16 @@ struct BenchCommand: ParsableCommand {
                 print("threads \(Threading.threads), load average \(load) (timings need a quiet machine)")
                 print("sgemm peak: \(String(format: "%.1f", peak.gflopsPerSecond)) GFLOP/s (\(peak.shape), "
                       + "\(String(format: "%.1f", peak.flops / peak.cpuSeconds / 1e9)) per CPU-second; OpenBLAS \(openBLASCoreName()))")
-                print(pad("kernel", 20) + pad("shape", 58) + lpad("ms", 10) + lpad("cpu ms", 10) + lpad("GFLOP/s", 10)
-                      + lpad("of peak", 9) + lpad("work MB", 9))
+                print(pad("kernel", 20) + pad("shape", 58) + lpad("ms", 9) + lpad("cpu ms", 9) + lpad("GFLOP/s", 9)
+                      + lpad("of peak", 8) + lpad("GB/s", 7) + lpad("work MB", 9))
             }
             for b in selected {
                 let m = KernelBenchmarks.measure(b, repeats: `repeat`)
                 if json { emit(m, peak: peak); continue }
-                print(pad(m.name, 20) + pad(m.shape, 58) + lpad(String(format: "%.1f", m.seconds * 1e3), 10)
-                      + lpad(String(format: "%.1f", m.cpuSeconds * 1e3), 10) + lpad(String(format: "%.1f", m.gflopsPerSecond), 10)
-                      + lpad(String(format: "%.0f%%", 100 * m.gflopsPerSecond / peak.gflopsPerSecond), 9)
+                print(pad(m.name, 20) + pad(m.shape, 58) + lpad(String(format: "%.1f", m.seconds * 1e3), 9)
+                      + lpad(String(format: "%.1f", m.cpuSeconds * 1e3), 9) + lpad(String(format: "%.1f", m.gflopsPerSecond), 9)
+                      + lpad(String(format: "%.0f%%", 100 * m.gflopsPerSecond / peak.gflopsPerSecond), 8)
+                      + lpad(String(format: "%.1f", m.gigabytesPerSecond), 7)
                       + lpad(String(format: "%.0f", Double(m.workingBytes) / 1e6), 9))
             }
             if !json, let better = OpenBLASTuning.recommendedCoreType {
@@ -86,6 +87,7 @@ struct BenchCommand: ParsableCommand {
             let fields: [String: Any] = [
                 "module": m.name, "implementation": "tcgraph", "threads": Threading.threads, "shapes": m.shape,
                 "seconds": m.seconds, "cpu_seconds": m.cpuSeconds, "runs": m.runs, "flops": m.flops, "gflops_per_s": m.gflopsPerSecond,
+                "bytes": m.bytes, "gbytes_per_s": m.gigabytesPerSecond,
                 "fraction_of_sgemm_peak": m.gflopsPerSecond / peak.gflopsPerSecond,
                 "sgemm_peak_gflops_per_s": peak.gflopsPerSecond, "working_bytes": m.workingBytes,
                 "peak_rss_bytes": KernelBenchmarks.peakRSSBytes(),

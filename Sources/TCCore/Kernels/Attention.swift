@@ -9,7 +9,7 @@ import Foundation
 /// c in head c / D (einops `b n (h d) -> (b h) n d`). Returns (B, Lq, H·D). Keys and values may be
 /// shared across the batch by passing a batch of 1.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
-                      chunk: Int = 512) -> Tensor {
+                      chunk: Int = 256) -> Tensor {
     let qc = q.float32(), kc = k.float32(), vc = v.float32()
     let b = qc.dim(0), lq = qc.dim(1), inner = qc.dim(2)
     let lk = kc.dim(1)
@@ -27,26 +27,41 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
     }
     // Score blocks of about 4 M floats: long key sequences (the decoder fusion's 20480) get fewer rows.
     let rows = min(chunk, lq, max(128, (1 << 22) / lk))
-    let scores = Tensor(empty: [rows, lk])
-    for bi in 0..<b {
+    let chunks = (lq + rows - 1) / rows
+    let jobs = b * heads * chunks
+    let qp = qc.f32, kp = kc.f32, vp = vc.f32, op = out.f32
+    /// softmax(q·kᵀ·scale)·v for query rows [r0, r0 + m) of one batch item and head.
+    func block(_ bi: Int, _ h: Int, _ r0: Int, _ m: Int, _ scores: UnsafeMutablePointer<Float>, parallelSoftmax: Bool) {
         let kb = kvShared ? 0 : bi
-        for h in 0..<heads {
-            let qh = qc.f32 + bi * lq * inner + h * d
-            let kh = kc.f32 + kb * lk * inner + h * d
-            let vh = vc.f32 + kb * lk * vInner + h * dv
-            let oh = out.f32 + bi * lq * vInner + h * dv
-            var r0 = 0
-            while r0 < lq {
-                let m = min(rows, lq - r0)
-                sgemm(transB: true, m: m, n: lk, k: d, alpha: scale, a: qh + r0 * inner, lda: inner,
-                      b: kh, ldb: inner, c: scores.f32, ldc: lk)
-                let s = scores.f32
-                parallelChunks(m, minChunk: 4) { r in
-                    softmaxRows(s + r.lowerBound * lk, rows: r.count, n: lk, ld: lk)
+        let qh = qp + (bi * lq + r0) * inner + h * d, kh = kp + kb * lk * inner + h * d
+        let vh = vp + kb * lk * vInner + h * dv, oh = op + (bi * lq + r0) * vInner + h * dv
+        sgemm(transB: true, m: m, n: lk, k: d, alpha: scale, a: qh, lda: inner, b: kh, ldb: inner, c: scores, ldc: lk)
+        if parallelSoftmax {
+            parallelChunks(m, minChunk: 4) { r in softmaxRows(scores + r.lowerBound * lk, rows: r.count, n: lk, ld: lk) }
+        } else {
+            softmaxRows(scores, rows: m, n: lk, ld: lk)
+        }
+        sgemm(m: m, n: dv, k: lk, a: scores, lda: lk, b: vh, ldb: vInner, c: oh, ldc: vInner)
+    }
+    withExtendedLifetime((qc, kc, vc)) {
+        if jobs >= 2 * Threading.threads {
+            // Many (batch, head, chunk) blocks: each worker runs whole blocks with single-threaded
+            // GEMMs, so no thread waits on another inside a block and its scores stay in its cache.
+            Threading.withSingleThreadedBLAS {
+                parallelChunks(jobs, minChunk: 1) { range in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * lk)
+                    defer { scores.deallocate() }
+                    for job in range {
+                        let bh = job / chunks, r0 = (job % chunks) * rows
+                        block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores, parallelSoftmax: false)
+                    }
                 }
-                sgemm(m: m, n: dv, k: lk, a: scores.f32, lda: lk, b: vh, ldb: vInner,
-                      c: oh + r0 * vInner, ldc: vInner)
-                r0 += m
+            }
+        } else {
+            let scores = Tensor(empty: [rows, lk])
+            for job in 0..<jobs {
+                let bh = job / chunks, r0 = (job % chunks) * rows
+                block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores.f32, parallelSoftmax: true)
             }
         }
     }
