@@ -31,38 +31,21 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
     let jobs = b * heads * chunks
     let qp = qc.f32, kp = kc.f32, vp = vc.f32, op = out.f32
     /// softmax(q·kᵀ·scale)·v for query rows [r0, r0 + m) of one batch item and head.
-    func block(_ bi: Int, _ h: Int, _ r0: Int, _ m: Int, _ scores: UnsafeMutablePointer<Float>, parallelSoftmax: Bool) {
+    func block(_ bi: Int, _ h: Int, _ r0: Int, _ m: Int, _ scores: UnsafeMutablePointer<Float>) {
         let kb = kvShared ? 0 : bi
         let qh = qp + (bi * lq + r0) * inner + h * d, kh = kp + kb * lk * inner + h * d
         let vh = vp + kb * lk * vInner + h * dv, oh = op + (bi * lq + r0) * vInner + h * dv
         sgemm(transB: true, m: m, n: lk, k: d, alpha: scale, a: qh, lda: inner, b: kh, ldb: inner, c: scores, ldc: lk)
-        if parallelSoftmax {
-            parallelChunks(m, minChunk: 4) { r in softmaxRows(scores + r.lowerBound * lk, rows: r.count, n: lk, ld: lk) }
-        } else {
-            softmaxRows(scores, rows: m, n: lk, ld: lk)
-        }
+        parallelChunks(m, minChunk: 4) { r in softmaxRows(scores + r.lowerBound * lk, rows: r.count, n: lk, ld: lk) }
         sgemm(m: m, n: dv, k: lk, a: scores, lda: lk, b: vh, ldb: vInner, c: oh, ldc: vInner)
     }
+    // One block at a time with multi-threaded GEMMs: changing OpenBLAS's (process-wide) thread
+    // count to give each worker its own blocks would also change it under any other thread's GEMM.
     withExtendedLifetime((qc, kc, vc)) {
-        if jobs >= 2 * Threading.threads {
-            // Many (batch, head, chunk) blocks: each worker runs whole blocks with single-threaded
-            // GEMMs, so no thread waits on another inside a block and its scores stay in its cache.
-            Threading.withSingleThreadedBLAS {
-                parallelChunks(jobs, minChunk: 1) { range in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * lk)
-                    defer { scores.deallocate() }
-                    for job in range {
-                        let bh = job / chunks, r0 = (job % chunks) * rows
-                        block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores, parallelSoftmax: false)
-                    }
-                }
-            }
-        } else {
-            let scores = Tensor(empty: [rows, lk])
-            for job in 0..<jobs {
-                let bh = job / chunks, r0 = (job % chunks) * rows
-                block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores.f32, parallelSoftmax: true)
-            }
+        let scores = Tensor(empty: [rows, lk])
+        for job in 0..<jobs {
+            let bh = job / chunks, r0 = (job % chunks) * rows
+            block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores.f32)
         }
     }
     return out

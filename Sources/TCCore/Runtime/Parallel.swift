@@ -5,8 +5,7 @@ import Foundation
 /// How many threads our own loops use, and how OpenBLAS is told to match.
 ///
 /// The phases never overlap: a kernel either calls sgemm (OpenBLAS runs its own `threads` workers)
-/// or runs a `parallelFor` (ours) — inside which GEMMs run single-threaded
-/// (`withSingleThreadedBLAS`) — so the machine is never oversubscribed. Work is split statically
+/// or runs a `parallelFor` (ours), so the machine is never oversubscribed. Work is split statically
 /// by index, so results do not depend on scheduling: they are deterministic for a fixed count.
 public enum Threading {
     nonisolated(unsafe) private static var _threads: Int = {
@@ -24,16 +23,6 @@ public enum Threading {
         _threads = max(1, n)
         configured = true
         openblas_set_num_threads(Int32(_threads))
-    }
-
-    /// Runs `body` with OpenBLAS single-threaded, for loops whose `threads` workers each call GEMMs
-    /// on their own blocks (attention over many heads and chunks): the workers are the parallelism,
-    /// and OpenBLAS threads on top would oversubscribe the cores.
-    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        let n = threads
-        if n > 1 { openblas_set_num_threads(1) }
-        defer { if n > 1 { openblas_set_num_threads(Int32(n)) } }
-        return try body()
     }
 }
 
