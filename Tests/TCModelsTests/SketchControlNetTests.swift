@@ -203,3 +203,29 @@ private func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
         #expect(throws: ConfigError.self) { try ControlNetConfig(ConfigDict(params)) }
     }
 }
+
+/// Full-size sketch encoder (TCGRAPH_HEAVY_TESTS=1): the released config on synthetic fp16 weights
+/// (as `sketch_encoder-fp16.safetensors` is stored), one sampling step's call: both guidance
+/// branches of a 16-frame 320×512 video (N = 32 frames at 40×64, 333-token context). Prints the
+/// hint embedding (once per video) and the per-step time and the peak tensor memory; asserts
+/// only shapes and finiteness.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["TCGRAPH_HEAVY_TESTS"] == "1", "heavy: set TCGRAPH_HEAVY_TESTS=1"))
+func fullSizeSketchEncoderStep() throws {
+    let net = try SketchControlNet.load(SyntheticWeights(dtype: .f16, seed: 5))
+    let hints = SeededGaussianNoise(seed: 1).next([16, 1, 320, 512]).map { $0 > 1.5 ? 1 : 0 }
+    let context = SeededGaussianNoise(seed: 2).next([2, 333, 1024])
+    MemoryStats.shared.resetPeak()
+    var start = Date()
+    let guided = try net.embedHint(hints)
+    let hintSeconds = Date().timeIntervalSince(start)
+    let prepared = try net.prepare(context: context)
+    let x = SeededGaussianNoise(seed: 3).next([32, 4, 40, 64])
+    start = Date()
+    let r = try net(x, guidedHint: concat([guided, guided], axis: 0), timesteps: Array(repeating: 999, count: 32), context: prepared)
+    let stepSeconds = Date().timeIntervalSince(start)
+    print(String(format: "full-size sketch encoder: hint embedding of 16 frames %.1f s (once per video); one step, 32 frames: %.1f s; peak tensor memory %.2f GiB",
+                 hintSeconds, stepSeconds, Double(MemoryStats.shared.peakBytes) / Double(1 << 30)))
+    #expect(r.count == 13 && r[0].shape == [32, 320, 40, 64] && r[12].shape == [32, 1280, 5, 8])
+    let finite = r.allSatisfy { $0.toArray().allSatisfy { $0.isFinite } }
+    #expect(finite)
+}

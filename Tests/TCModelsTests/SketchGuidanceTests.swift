@@ -245,3 +245,46 @@ private func bitwiseEqual(_ a: Tensor, _ b: Tensor) -> Bool {
         #expect(throws: ModelInputError.self) { try g.residuals(noisy: Tensor(zeros: [1, 4, 3, 4, 8]), timestep: 1) }
     }
 }
+
+/// The bundled small model (models/tcgraph-tiny): its UNet and its trained sketch ControlNet line up
+/// and sample together through the real loading code.
+@Suite struct SketchGuidanceTinyModelTests {
+    static let unetFile: String? = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = repo.appendingPathComponent("models/tcgraph-tiny/tcgraph-tiny.safetensors").path
+        return FileManager.default.fileExists(atPath: p) && SketchModelFiles.bundledControlNetPath != nil ? p : nil
+    }()
+
+    @Test(.enabled(if: unetFile != nil, "models/tcgraph-tiny is not in this checkout"))
+    func sketchGuidedSamplingWithTheBundledModel() throws {
+        let file = try SafeTensorsFile(path: Self.unetFile!)
+        let meta = try ConfigDict(json: file.metadata["tcgraph_model"]!)
+        let unetConfig = try UNetConfig(try meta.dict("model_config").dict("params").dict("unet_config"))
+        let unet = try DynamiCrafterUNet.load(file, config: unetConfig)
+        let path = SketchModelFiles.bundledControlNetPath!
+        let net = try SketchControlNet.load(path: path, config: try SketchModelFiles.controlNetConfig(forFile: path).config)
+
+        let t = unetConfig.temporalLength, h = 8, w = 16
+        let context = sketchTestTensor([1, 77 + 16 * t, unetConfig.contextDim], seed: 21)
+        let uncond = sketchTestTensor([1, 77 + 16 * t, unetConfig.contextDim], seed: 22)
+        let concat = sketchTestTensor([1, 4, t, h, w], seed: 23)
+        let lines = sketchTestTensor([t, 8 * h, 8 * w, 1], seed: 24).map { $0 > 0.9 ? 1 : 0 }
+        let sketches = try SketchFrames(frames: lines).keeping(try SparseGuidance.bisectionFrames(level: 2, frameCount: t))
+        var sampler = DDIMSampler(schedule: NoiseSchedule())
+        sampler.steps = 2
+        func sample(_ g: SketchGuidance?) throws -> Tensor {
+            let d = try UNetDenoiser(unet: unet, concat: concat, context: context, unconditionalContext: uncond, fs: 10)
+            if let g { try d.guide(with: g) }
+            return try sampler.sample(d, shape: concat.shape, noise: SeededGaussianNoise(seed: 9))
+        }
+        let plain = try sample(nil)
+        let guided = try sample(try SketchConditioning.guidance(controlNet: net, sketches: sketches, concat: concat, context: context,
+                                                               unconditionalContext: uncond, scale: 1))
+        #expect(guided.toArray().allSatisfy { $0.isFinite })
+        #expect(maxAbsDifference(plain, guided) > 1e-3)
+        let blank = try SketchFrames.sparse([:], frameCount: t, height: 8 * h, width: 8 * w)
+        let inert = try sample(try SketchConditioning.guidance(controlNet: net, sketches: blank, concat: concat, context: context,
+                                                              unconditionalContext: uncond, scale: 0))
+        #expect(inert.toArray() == plain.toArray())
+    }
+}
