@@ -17,8 +17,8 @@ enum DenoiseNode {
             loaded. Noise comes from `seed` (tcgraph's own generator: seeds are not PyTorch's). \
             `frames` other than the model's 16 make every frame see all image tokens (the reference's rule).
             Progress is reported per step; Ctrl-C stops between steps.
-            """,
-        inputs: [Port("cond", .cond, doc: "Conditioning from Encode.")],
+            """ + "\n" + DenoiseSketch.doc,
+        inputs: [Port("cond", .cond, doc: "Conditioning from Encode."), DenoiseSketch.input],
         outputs: [Port("latents", .latent, doc: "Latents [T, 4, h, w], multiplied by the scale factor.")],
         params: [
             .int("steps", default: 50, min: 1, max: 1000, doc: "Sampling steps."),
@@ -29,7 +29,7 @@ enum DenoiseNode {
             .int("fs", default: 10, min: 1, max: 100, doc: "Frame-rate conditioning (smaller = larger motion; 5–30)."),
             .int("seed", default: 123, min: 0, max: Int(Int32.max), doc: "Seed of the initial noise and the per-step noise."),
             .choice("solver", InterpolationSampling.Solver.allCases.map(\.rawValue), default: "ddim", doc: "Sampler."),
-        ],
+        ] + DenoiseSketch.params,
         run: run)
 
     static func run(_ ctx: NodeContext) throws {
@@ -62,7 +62,9 @@ enum DenoiseNode {
         do {
             samples = try sampling.sample(unet: try model.unet(), schedule: schedule, context: cond.context,
                                           unconditionalContext: cond.unconditionalContext, concat: concat,
-                                          noise: SeededGaussianNoise(seed: UInt64(seed)), observer: observer)
+                                          noise: SeededGaussianNoise(seed: UInt64(seed)), observer: observer,
+                                          guide: try DenoiseSketch.guide(ctx, modelPath: path, concat: concat, context: cond.context,
+                                                                         unconditionalContext: sampling.guidance.scale == 1 ? nil : cond.unconditionalContext))
         } catch SamplingError.cancelled {
             // The flag the loop saw: report the cancellation the host's way.
             try ctx.checkCancelled()

@@ -209,4 +209,65 @@ final class SketchNodeTests: XCTestCase {
         XCTAssertFalse(v.meta["polarity"]!.contains("white_on_black"))
         XCTAssertEqual(try XCTUnwrap(v["present"]).toArray(), (0..<16).map { [0, 3, 7, 11, 15].contains($0) ? 1 : 0 })
     }
+
+    /// The three sketch graphs end to end through the CLI on the bundled small model (2 steps).
+    func testSketchGraphsRunEndToEnd() throws {
+        try requireInterpolation()
+        let dir = Fixture.tempDir("sketch-graphs")
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = dir
+        env.removeValue(forKey: "TCGRAPH_MODELS")
+        for (graph, frames) in [("interp_sketch", 16), ("colorize", 16), ("colorize_single", 15)] {
+            let out = "\(dir)/\(graph)"
+            let r = try Fixture.tcgraph(["run", "graphs/\(graph).yaml", "--set", "steps=2", "--set", "out=\(out)", "--no-cache"],
+                                        cwd: Fixture.repo, environment: env)
+            XCTAssertEqual(r.status, 0, "\(graph): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("sketch guidance:"), r.stderr)
+            XCTAssertEqual(Fixture.files(out), (1...frames).map { String(format: "frame.%04d.png", $0) } + ["preview.gif"], graph)
+        }
+    }
+
+    /// Denoise's sketch input: a count that does not match the frames, and a sketch model that does
+    /// not fit the UNet, are errors naming the numbers; scale 0 with blank sketches is the plain run.
+    func testDenoiseSketchInput() throws {
+        try requireInterpolation()
+        let key = Fixture.repo + "/examples/cartoon_1000007/key_a.png"
+        let head = """
+              a: { type: Load, path: "\(key)" }
+              c: { type: Encode, in: { first: a.image, last: a.image } }
+
+            """
+        XCTAssertTrue(failure(head + """
+              d: { type: Load, path: "\(try drawings(12))" }
+              s: { type: SketchExtract, in: { images: d.image }, method: drawn }
+              l: { type: Denoise, in: { cond: c.cond, sketch: s.sketch }, steps: 1 }
+
+            """).contains("sketch frames: expected 16"))
+        let fixture = Fixture.repo + "/Tests/TCModelsTests/SketchFixtures/controlnet_tiny.ckpt"
+        XCTAssertTrue(failure(head + """
+              d: { type: Load, path: "\(try drawings(16))" }
+              s: { type: SketchExtract, in: { images: d.image }, method: drawn }
+              l: { type: Denoise, in: { cond: c.cond, sketch: s.sketch }, steps: 1, sketch_model: "\(fixture)" }
+
+            """).contains("not a sketch ControlNet"))
+
+        let blank = try drawings(16, paper: 1, ink: 1)
+        let plain = try run(head + "  l: { type: Denoise, in: { cond: c.cond }, steps: 2 }\n")
+        let inert = try run(head + """
+              d: { type: Load, path: "\(blank)" }
+              s: { type: SketchExtract, in: { images: d.image }, method: drawn }
+              l: { type: Denoise, in: { cond: c.cond, sketch: s.sketch }, steps: 2, control_scale: 0 }
+
+            """)
+        XCTAssertEqual(try XCTUnwrap(inert["l"]?[0]["latents"]).toArray(), try XCTUnwrap(plain["l"]?[0]["latents"]).toArray())
+    }
+
+    func requireInterpolation() throws {
+        for p in ["Encode", "Denoise", "DetailDecode"] where !FileManager.default.fileExists(atPath: "\(Fixture.products)/libTCPlugin\(p).so") {
+            throw XCTSkip("libTCPlugin\(p).so is not built")
+        }
+        guard FileManager.default.fileExists(atPath: Fixture.repo + "/models/tcgraph-tiny/tcgraph-tiny-sketch.safetensors") else {
+            throw XCTSkip("models/tcgraph-tiny is not in this checkout")
+        }
+    }
 }

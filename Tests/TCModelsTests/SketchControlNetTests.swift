@@ -23,7 +23,7 @@ private func fixtureNet() throws -> (ParityFixture, SketchControlNet) {
     return (f, try SketchControlNet.load(try FixtureWeights(f), config: try ControlNetConfig(f.config)))
 }
 
-private func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
+func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
     var num = 0.0, den = 0.0
     for (x, y) in zip(a.toArray(), b.toArray()) {
         num += Double(x - y) * Double(x - y)

@@ -255,15 +255,65 @@ private func bitwiseEqual(_ a: Tensor, _ b: Tensor) -> Bool {
         return FileManager.default.fileExists(atPath: p) && SketchModelFiles.bundledControlNetPath != nil ? p : nil
     }()
 
-    @Test(.enabled(if: unetFile != nil, "models/tcgraph-tiny is not in this checkout"))
-    func sketchGuidedSamplingWithTheBundledModel() throws {
-        let file = try SafeTensorsFile(path: Self.unetFile!)
+    static func load() throws -> (unet: DynamiCrafterUNet, net: SketchControlNet, file: SafeTensorsFile, meta: ConfigDict) {
+        let file = try SafeTensorsFile(path: unetFile!)
         let meta = try ConfigDict(json: file.metadata["tcgraph_model"]!)
         let unetConfig = try UNetConfig(try meta.dict("model_config").dict("params").dict("unet_config"))
-        let unet = try DynamiCrafterUNet.load(file, config: unetConfig)
         let path = SketchModelFiles.bundledControlNetPath!
-        let net = try SketchControlNet.load(path: path, config: try SketchModelFiles.controlNetConfig(forFile: path).config)
+        return (try DynamiCrafterUNet.load(file, config: unetConfig),
+                try SketchControlNet.load(path: path, config: try SketchModelFiles.controlNetConfig(forFile: path).config), file, meta)
+    }
 
+    /// Sketch-guided DDIM against tools/train/tcnet (SketchFixtures/make_sketch_sampling_fixture.py),
+    /// which wires the ControlNet as the community reference does: per guidance branch with that
+    /// branch's context, one hint embedding, residuals times control_scale. Here the two branches
+    /// run as one batch, as the Denoise node runs them. Tolerance: the parity README's sampler rule.
+    @Test(.enabled(if: unetFile != nil, "models/tcgraph-tiny is not in this checkout"))
+    func matchesTheTorchPortOnTheBundledModel() throws {
+        let (unet, net, file, meta) = try Self.load()
+        let f = try SafeTensorsFile(path: SketchFixtures.local("sketch_sampling_small.safetensors"))
+        let config = try ConfigDict(json: f.metadata["sketch_sampling"]!)
+        let context = try f.tensor("input.context"), uncond = try f.tensor("input.uncond_context")
+        let concat = try f.tensor("input.c_concat")
+        let bytes = try f.tensor("input.hint_uint8")
+        let hints = bytes.float32().map { $0 / 255 }.reshaped([bytes.dim(0), 1, bytes.dim(1), bytes.dim(2)])
+        let guidance = try SketchGuidance(controlNet: net, hints: hints, context: context, unconditionalContext: uncond,
+                                          scale: Float(try config.double("control_scale")))
+        let denoiser = try UNetDenoiser(unet: unet, concat: concat, context: context, unconditionalContext: uncond,
+                                        fs: try config.int("fs"))
+        try denoiser.guide(with: guidance)
+
+        let params = try NoiseSchedule.Parameters(try meta.dict("model_config").dict("params"))
+        var sampler = DDIMSampler(schedule: try NoiseSchedule(params).overridden(by: file).0)
+        sampler.steps = try config.int("steps")
+        sampler.eta = try config.double("eta")
+        sampler.guidance = Guidance(scale: Float(try config.double("cfg")), rescale: Float(try config.double("guidance_rescale")))
+        let names = ["x_T"] + (0..<sampler.steps).map { "step\($0)" }
+        let noise = RecordedNoise(try names.map { try f.tensor("input.noise.\($0)") })
+        var out: [String: Tensor] = [:]
+        out["samples"] = try sampler.sample(denoiser, shape: concat.shape, noise: noise, observer: SamplingObserver(trace: {
+            out["step\($0.step).v_cond"] = $0.vCond
+            out["step\($0.step).v_uncond"] = $0.vUncond
+            out["step\($0.step).x_prev"] = $0.xPrev
+        }))
+        for key in f.keys.filter({ $0.hasPrefix("output.") }).sorted() {
+            let name = String(key.dropFirst(7)), want = try f.tensor(key)
+            let got = try #require(out[name])
+            let rel = relativeL2(got, want), scale = max(1, want.toArray().map(abs).max()!)
+            print(String(format: "sketch_sampling_small %-16@ max|Δ| %.2e  rel-L2 %.2e", name, maxAbsDifference(got, want), rel))
+            #expect(rel < 1e-4, "\(name)")
+            #expect(maxAbsDifference(got, want) < 1e-3 * scale, "\(name)")
+        }
+        // The sketches matter: without them the first step's conditional v is elsewhere.
+        let plain = try UNetDenoiser(unet: unet, concat: concat, context: context, unconditionalContext: uncond, fs: 10)
+        let x = try f.tensor("input.noise.x_T")
+        #expect(maxAbsDifference(try plain.predict(x, timestep: 999).cond, try f.tensor("output.step0.v_cond")) > 1e-2)
+    }
+
+    @Test(.enabled(if: unetFile != nil, "models/tcgraph-tiny is not in this checkout"))
+    func sketchGuidedSamplingWithTheBundledModel() throws {
+        let (unet, net, _, _) = try Self.load()
+        let unetConfig = unet.config
         let t = unetConfig.temporalLength, h = 8, w = 16
         let context = sketchTestTensor([1, 77 + 16 * t, unetConfig.contextDim], seed: 21)
         let uncond = sketchTestTensor([1, 77 + 16 * t, unetConfig.contextDim], seed: 22)
