@@ -70,6 +70,8 @@ enum DenoiseNode {
             try ctx.checkCancelled()
             throw SamplingError.cancelled
         }
+        let released = ResidentPages.release(model, prefixes: ["model.diffusion_model."], files: opened.files)
+        ctx.log("released \(released >> 20) MiB of UNet weights' resident pages", level: .debug)
         var meta = cond.meta
         meta["seed"] = "\(seed)"
         meta["steps"] = "\(sampling.steps)"

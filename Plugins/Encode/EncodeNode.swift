@@ -75,6 +75,8 @@ enum EncodeNode {
         lock.lock()
         unconditional[identity] = model.cachedUnconditionalContext
         lock.unlock()
+        let released = ResidentPages.release(model, prefixes: conditioningPrefixes, files: opened.files)
+        ctx.log("released \(released >> 20) MiB of conditioning weights' resident pages", level: .debug)
         try ctx.checkCancelled()
         ctx.progress(1, of: 1, "encoded")
 
@@ -83,6 +85,10 @@ enum EncodeNode {
         try ctx.setOutput("cond", try InterpolationBundles.cond(conditioning, frames: c.frames, meta: meta))
         try ctx.setOutput("refs", InterpolationBundles.refs(conditioning.references, meta: meta))
     }
+
+    /// The networks Encode runs; Denoise needs none of them.
+    static let conditioningPrefixes = ["cond_stage_model.", "embedder.", "first_stage_model.encoder.",
+                                       "first_stage_model.quant_conv.", "image_proj_model."]
 
     /// Separates the posterior stream from Denoise's sampler stream when both use the same seed.
     static let posteriorSalt: UInt64 = 0x9E37_79B9_7F4A_7C15

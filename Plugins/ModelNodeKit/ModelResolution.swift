@@ -33,6 +33,8 @@ public struct OpenedModel {
     public let model: ToonCrafterModel
     /// The main file, as the host found it (absolute when it came from a folder).
     public let path: String
+    /// Every file the model's tensors come from (the main file, and open_clip's when it completes it).
+    public let files: [String]
     public let isBundled: Bool
 }
 
@@ -65,17 +67,19 @@ public enum ModelResolution {
         let path = weights.sourceName
         let description = try ModelFiles.describe(path)
         var source: TensorSource = weights
+        var files = [path]
         if withCLIP {
             let probe = try ModelFiles.model(weights, description)
             if !probe.hasCLIPTowers {
                 let clip = try ctx.weights(ModelFiles.openCLIPNames,
                                            whereToGet: "\(ModelFiles.openCLIPSource), needed because \(path) has no CLIP towers (cond_stage_model.*, embedder.*)")
                 source = ModelFiles.withOpenCLIP(weights, clip)
+                files.append(clip.sourceName)
             }
         }
         let model = try ModelFiles.model(source, description)
         let isBundled = bundled.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == URL(fileURLWithPath: path).resolvingSymlinksInPath().path } ?? false
-        return OpenedModel(model: model, path: path, isBundled: isBundled)
+        return OpenedModel(model: model, path: path, files: files, isBundled: isBundled)
     }
 
     /// The one-line notice when the bundled small model ran.
