@@ -7,8 +7,19 @@ import TCCore
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark kernels at ToonCrafter's real shapes against the measured sgemm peak.",
-        subcommands: [Kernels.self],
+        abstract: "Benchmark kernels and whole networks at ToonCrafter's real shapes against the measured sgemm peak.",
+        discussion: """
+            Every run first measures this machine's OpenBLAS sgemm peak; speeds are reported as GFLOP/s \
+            and as a fraction of that peak. Networks are built at the real config with random weights \
+            in the real layout (no checkpoint needed). Timings need a quiet machine.
+
+            Examples:
+              tcgraph bench kernels --only attention_spatial
+              tcgraph bench unet --size full --batch 2 --json
+              tcgraph bench decode --size full --profile
+              tcgraph bench pipeline --size full --dtype f16 --steps 2 --solver ddim
+            """,
+        subcommands: [Kernels.self, UNet.self, Decode.self, Encode.self, CLIP.self, Pipeline.self],
         defaultSubcommand: Kernels.self
     )
 

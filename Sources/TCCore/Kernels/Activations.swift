@@ -10,22 +10,26 @@ import Foundation
 
 extension Tensor {
     public func silu() -> Tensor {
-        let src = float32()
-        let out = Tensor(empty: shape)
-        let s = src.f32, d = out.f32
-        withExtendedLifetime(src) {
-            parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(s + r.lowerBound, d + r.lowerBound, r.count) }
+        OpProfile.measure(.elementwise) {
+            let src = float32()
+            let out = Tensor(empty: shape)
+            let s = src.f32, d = out.f32
+            withExtendedLifetime(src) {
+                parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(s + r.lowerBound, d + r.lowerBound, r.count) }
+            }
+            return out
         }
-        return out
     }
     public func gelu() -> Tensor {
-        let src = float32()
-        let out = Tensor(empty: shape)
-        let s = src.f32, d = out.f32
-        withExtendedLifetime(src) {
-            parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(s + r.lowerBound, d + r.lowerBound, r.count) }
+        OpProfile.measure(.elementwise) {
+            let src = float32()
+            let out = Tensor(empty: shape)
+            let s = src.f32, d = out.f32
+            withExtendedLifetime(src) {
+                parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(s + r.lowerBound, d + r.lowerBound, r.count) }
+            }
+            return out
         }
-        return out
     }
     public func quickGelu() -> Tensor { map(TCCore.quickGelu) }
     public func sigmoid() -> Tensor { map(TCCore.sigmoid) }
@@ -34,26 +38,32 @@ extension Tensor {
     public func leakyRelu(_ slope: Float) -> Tensor { map { $0 >= 0 ? $0 : $0 * slope } }
 
     public func siluInPlace() {
-        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
-        let d = f32
-        parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(d + r.lowerBound, d + r.lowerBound, r.count) }
+        OpProfile.measure(.elementwise) {
+            precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+            let d = f32
+            parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(d + r.lowerBound, d + r.lowerBound, r.count) }
+        }
     }
     public func geluInPlace() {
-        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
-        let d = f32
-        parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(d + r.lowerBound, d + r.lowerBound, r.count) }
+        OpProfile.measure(.elementwise) {
+            precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+            let d = f32
+            parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(d + r.lowerBound, d + r.lowerBound, r.count) }
+        }
     }
 
     /// GEGLU: split the last axis into [value | gate] and return value·gelu(gate).
     public func geglu() -> Tensor {
-        let x = float32()
-        let d2 = x.dim(-1), d = d2 / 2
-        let rows = x.count / max(d2, 1)
-        let out = Tensor(empty: Array(x.shape.dropLast()) + [d])
-        let s = x.f32, o = out.f32
-        withExtendedLifetime(x) {
-            parallelChunks(rows, minChunk: 8) { r in tck_geglu(s + r.lowerBound * d2, o + r.lowerBound * d, r.count, d) }
+        OpProfile.measure(.elementwise) {
+            let x = float32()
+            let d2 = x.dim(-1), d = d2 / 2
+            let rows = x.count / max(d2, 1)
+            let out = Tensor(empty: Array(x.shape.dropLast()) + [d])
+            let s = x.f32, o = out.f32
+            withExtendedLifetime(x) {
+                parallelChunks(rows, minChunk: 8) { r in tck_geglu(s + r.lowerBound * d2, o + r.lowerBound * d, r.count, d) }
+            }
+            return out
         }
-        return out
     }
 }

@@ -10,6 +10,12 @@ import Foundation
 /// shared across the batch by passing a batch of 1.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
                       chunk: Int = 256) -> Tensor {
+    OpProfile.measure(.attention, flops: 2 * Double(q.dim(0) * q.dim(1)) * Double(k.dim(1)) * Double(q.dim(2) + v.dim(2))) {
+        attentionKernel(q: q, k: k, v: v, heads: heads, scale: scale, chunk: chunk)
+    }
+}
+
+private func attentionKernel(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, chunk: Int) -> Tensor {
     let qc = q.float32(), kc = k.float32(), vc = v.float32()
     let b = qc.dim(0), lq = qc.dim(1), inner = qc.dim(2)
     let lk = kc.dim(1)

@@ -17,6 +17,20 @@ private let im2colBudget = 8 << 20
 /// 2-D convolution as GEMM: x (N, C, H, W), weight (O, C, kh, kw) → (N, O, Ho, Wo).
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1,
                    padding: Padding2D = .zero) -> Tensor {
+    OpProfile.measure(.conv, flops: convFLOPs(x.shape, weight.shape, stride: stride, padding: padding)) {
+        conv2dKernel(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// 2 per multiply-add, zero padding included (as torch's flop counter counts).
+private func convFLOPs(_ x: [Int], _ w: [Int], stride: Int, padding: Padding2D) -> Double {
+    guard x.count == 4, w.count == 4 else { return 0 }
+    let ho = (x[2] + padding.top + padding.bottom - w[2]) / stride + 1
+    let wo = (x[3] + padding.left + padding.right - w[3]) / stride + 1
+    return 2 * Double(x[0] * ho * wo) * Double(w[0] * w[1] * w[2] * w[3])
+}
+
+private func conv2dKernel(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) -> Tensor {
     let src = x.float32(), w = weight.float32()
     precondition(src.rank == 4 && w.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
     let n = src.dim(0), c = src.dim(1), h = src.dim(2), wd = src.dim(3)
@@ -136,6 +150,12 @@ func addChannelBias(_ t: Tensor, _ bias: Tensor) {
 /// (the reference's Conv3d temporal layers, spec Q22). x is (B·T, C, H, W) with `frames` = T.
 /// weight (O, C, kt, 1, 1) or (O, C, kt).
 public func temporalConv(_ x: Tensor, weight: Tensor, bias: Tensor?, frames: Int, pad: Int) -> Tensor {
+    OpProfile.measure(.temporalConv, flops: 2 * Double(x.count) * Double(weight.count) / Double(max(x.dim(1), 1))) {
+        temporalConvKernel(x, weight: weight, bias: bias, frames: frames, pad: pad)
+    }
+}
+
+private func temporalConvKernel(_ x: Tensor, weight: Tensor, bias: Tensor?, frames: Int, pad: Int) -> Tensor {
     let src = x.float32(), w = weight.float32()
     let nt = src.dim(0), c = src.dim(1)
     precondition(nt % frames == 0, "temporalConv: \(nt) frames not divisible by clip length \(frames)")

@@ -83,18 +83,22 @@ func binaryKernel(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor) {
 
 extension Tensor {
     public func binary(_ op: BinaryOp, _ other: Tensor) -> Tensor {
-        let a = dtype == .f32 ? self : float32()
-        let b = other.dtype == .f32 ? other : other.float32()
-        let out = Tensor(empty: broadcastShape(a.shape, b.shape))
-        binaryKernel(op, a, b, into: out)
-        return out
+        OpProfile.measure(.elementwise) {
+            let a = dtype == .f32 ? self : float32()
+            let b = other.dtype == .f32 ? other : other.float32()
+            let out = Tensor(empty: broadcastShape(a.shape, b.shape))
+            binaryKernel(op, a, b, into: out)
+            return out
+        }
     }
 
     /// self ∘= other, broadcasting `other` to `self`'s shape. `self` must be contiguous float32.
     public func binaryInPlace(_ op: BinaryOp, _ other: Tensor) {
-        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
-        precondition(broadcastShape(shape, other.shape) == shape, "cannot broadcast \(other.shape) into \(shape)")
-        binaryKernel(op, self, other.dtype == .f32 ? other : other.float32(), into: self)
+        OpProfile.measure(.elementwise) {
+            precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+            precondition(broadcastShape(shape, other.shape) == shape, "cannot broadcast \(other.shape) into \(shape)")
+            binaryKernel(op, self, other.dtype == .f32 ? other : other.float32(), into: self)
+        }
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(.add, b) }
@@ -114,35 +118,41 @@ extension Tensor {
 
     /// self = self·alpha + other·beta elementwise (same shapes); used for residual mixes.
     public func axpbyInPlace(alpha: Float, _ other: Tensor, beta: Float) {
-        precondition(isContiguous && dtype == .f32 && other.shape == shape)
-        let o = other.float32()
-        let p = f32, q = o.f32
-        parallelChunks(count) { r in
-            for i in r { p[i] = alpha * p[i] + beta * q[i] }
+        OpProfile.measure(.elementwise) {
+            precondition(isContiguous && dtype == .f32 && other.shape == shape)
+            let o = other.float32()
+            let p = f32, q = o.f32
+            parallelChunks(count) { r in
+                for i in r { p[i] = alpha * p[i] + beta * q[i] }
+            }
         }
     }
 
     /// Elementwise function into a new contiguous float32 tensor.
     @inline(__always)
     public func map(_ f: (Float) -> Float) -> Tensor {
-        let src = float32()
-        let out = Tensor(empty: shape)
-        let s = src.f32, d = out.f32
-        withoutActuallyEscaping(f) { f in
-            parallelChunks(count) { r in
-                for i in r { d[i] = f(s[i]) }
+        OpProfile.measure(.elementwise) {
+            let src = float32()
+            let out = Tensor(empty: shape)
+            let s = src.f32, d = out.f32
+            withoutActuallyEscaping(f) { f in
+                parallelChunks(count) { r in
+                    for i in r { d[i] = f(s[i]) }
+                }
             }
+            return out
         }
-        return out
     }
 
     @inline(__always)
     public func mapInPlace(_ f: (Float) -> Float) {
-        precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
-        let d = f32
-        withoutActuallyEscaping(f) { f in
-            parallelChunks(count) { r in
-                for i in r { d[i] = f(d[i]) }
+        OpProfile.measure(.elementwise) {
+            precondition(isContiguous && dtype == .f32, "in-place op needs a contiguous float32 tensor")
+            let d = f32
+            withoutActuallyEscaping(f) { f in
+                parallelChunks(count) { r in
+                    for i in r { d[i] = f(d[i]) }
+                }
             }
         }
     }

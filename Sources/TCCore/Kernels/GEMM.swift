@@ -6,6 +6,16 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    OpProfile.measure(.gemm, flops: 2 * Double(m) * Double(n) * Double(k)) {
+        sgemmKernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                    beta: beta, c: c, ldc: ldc)
+    }
+}
+
+@inline(__always)
+private func sgemmKernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+                         lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>,
+                         ldc: Int) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if beta == 0 {
@@ -58,6 +68,10 @@ extension Tensor {
 
 /// y = x · Wᵀ + b over the last axis: x (…, in), weight (out, in), bias (out).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    OpProfile.measure(.linear, flops: 2 * Double(x.count) * Double(weight.dim(0))) { linearKernel(x, weight: weight, bias: bias) }
+}
+
+private func linearKernel(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let xin = x.float32()
     let w = weight.float32()
     let inF = w.dim(1), outF = w.dim(0)

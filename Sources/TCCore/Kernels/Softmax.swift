@@ -10,13 +10,15 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int) {
 extension Tensor {
     /// Softmax over the last axis.
     public func softmax() -> Tensor {
-        let out = float32().copy()
-        let n = out.dim(-1)
-        let rows = out.count / max(n, 1)
-        let p = out.f32
-        parallelChunks(rows, minChunk: 8) { r in
-            softmaxRows(p + r.lowerBound * n, rows: r.count, n: n, ld: n)
+        OpProfile.measure(.elementwise) {
+            let out = float32().copy()
+            let n = out.dim(-1)
+            let rows = out.count / max(n, 1)
+            let p = out.f32
+            parallelChunks(rows, minChunk: 8) { r in
+                softmaxRows(p + r.lowerBound * n, rows: r.count, n: n, ld: n)
+            }
+            return out
         }
-        return out
     }
 }

@@ -108,18 +108,22 @@ public struct Tensor: @unchecked Sendable {
     /// A contiguous copy (or `self` when already contiguous).
     public func contiguous() -> Tensor {
         if isContiguous { return self }
-        let out = Tensor(empty: shape, dtype: dtype)
-        copyStrided(from: self, to: out)
-        return out
+        return OpProfile.measure(.layout) {
+            let out = Tensor(empty: shape, dtype: dtype)
+            copyStrided(from: self, to: out)
+            return out
+        }
     }
 
     /// A contiguous float32 tensor with these values (`self` when already one).
     public func float32() -> Tensor {
         if dtype == .f32 { return contiguous() }
-        let src = contiguous()
-        let out = Tensor(empty: shape)
-        convertToFloat32(src.rawPointer, dtype, out.f32, count)
-        return out
+        return OpProfile.measure(.conversion) {
+            let src = contiguous()
+            let out = Tensor(empty: shape)
+            convertToFloat32(src.rawPointer, dtype, out.f32, count)
+            return out
+        }
     }
 
     /// A contiguous copy converted to `target` (float formats round to nearest even).
