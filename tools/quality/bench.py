@@ -5,14 +5,16 @@
         tcgraph run graphs/interp.yaml --set first=DIR/cartoon_S/key_a.png --set last=…/key_b.png \\
                                        --set prompt="$(cat …/prompt.txt)" --set out=OUT/cartoon_S
     python -m tools.quality.bench run [--clips 12] [--steps 50] [--model FILE] [--control FILE]
-                                      [--frames NAME=OUT ...] [--json FILE]
+                                      [--frames NAME=OUT ...] [--tcgraph BIN] [--json FILE]
 
 Methods: crossfade (linear blend of the keyframes), model (our PyTorch pipeline, the reference's
 inference), model_0steps (the same pipeline with the DDIM loop skipped: keyframe latents blended
 linearly, decoded by the dual-reference decoder with the middle-frame fix), model_sketch (with the
 sketch ControlNet on line art at frames {0,3,7,11,15}; needs --control), and any number of frame
 folders from another implementation (--frames swift=OUT reads OUT/cartoon_<seed>/*.png, 16 sorted
-frames). Scores cover the in-betweens only (frames 1..T-2): PSNR, SSIM, and the trajectory error
+frames), and tcgraph_cli (--tcgraph BIN: the Swift CLI itself, `BIN run graphs/interp.yaml` on the
+clip's keyframe PNGs and caption with --steps and the bundled model, one thread per run: what a user
+gets). Scores cover the in-betweens only (frames 1..T-2): PSNR, SSIM, and the trajectory error
 of every moving shape (centroid by colour segmentation vs the true visible centroid, in pixels;
 frames where the true shape is visible but no pixel of its colour is found count as misses).
 """
@@ -23,11 +25,12 @@ import argparse
 import glob
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
-import torch
 from PIL import Image
 
 from tools.cartoon import make_clip, split_seeds
@@ -35,75 +38,11 @@ from tools.cartoon.io import write_keyframe_pair
 
 from .metrics import colour_centroids, psnr, ssim
 
-SKETCH_FRAMES = (0, 3, 7, 11, 15)
-
 
 def crossfade(clip):
     a, b = clip.frames[0].astype(np.float64), clip.frames[-1].astype(np.float64)
     T = clip.T
     return np.stack([np.round((1 - i / (T - 1)) * a + i / (T - 1) * b) for i in range(T)]).astype(np.uint8)
-
-
-class TorchModel:
-    def __init__(self, model_path, control_path=None, steps=50, noise_seed=123):
-        from tools.train.make_fixture import load_model
-
-        self.model, self.cfg, _ = load_model(model_path)
-        self.cfg = dict(self.cfg, ddim_steps=steps)
-        self.noise_seed = noise_seed
-        self.control = None
-        if control_path:
-            from tools.train.export import read_model_meta
-            from tools.train.tcnet.controlnet import ControlNet
-            from safetensors.torch import load_file
-
-            meta = read_model_meta(control_path)
-            self.control = ControlNet(meta["control_stage_config"]["params"])
-            self.control.load_state_dict({k: v.float() for k, v in load_file(control_path).items()})
-            self.control_scale = float(meta.get("control_scale", 1.0))
-
-    def _noise(self, T, h, w, steps):
-        g = torch.Generator().manual_seed(self.noise_seed)
-        n = {"posterior": torch.randn(T, 4, h, w, generator=g), "x_T": torch.randn(1, 4, T, h, w, generator=g)}
-        n.update({f"step{i}": torch.randn(1, 4, T, h, w, generator=g) for i in range(steps)})
-        return n
-
-    @torch.no_grad()
-    def interpolate(self, clip, mode="model"):
-        from tools.train.tcnet.clip import tokenize
-        from tools.train.tcnet.model import decode_video, interpolate, keyframe_video, to_uint8
-
-        T, H, W = self.cfg["T"], self.cfg["H"], self.cfg["W"]
-        if clip.frames.shape[1:3] != (H, W) or clip.T != T:
-            raise ValueError(f"clip {clip.seed} is {clip.T}x{clip.frames.shape[1]}x{clip.frames.shape[2]}, model wants {T}x{H}x{W}")
-        video = keyframe_video(torch.from_numpy(clip.frames[0].copy()), torch.from_numpy(clip.frames[-1].copy()), T)
-        noise = self._noise(T, H // 8, W // 8, self.cfg["ddim_steps"])
-        m = self.model
-        if mode == "model_0steps":
-            frames = video.transpose(1, 2).reshape(T, 3, H, W)
-            moments, hidden = m.first_stage_model.encode(frames)
-            mean, _, std = m.first_stage_model.posterior(moments)
-            z = (m.scale_factor * (mean + std * noise["posterior"])).transpose(0, 1)[None]
-            refs = [torch.cat([h_[0:1], h_[-1:]], 0).transpose(0, 1)[None] for h_ in hidden]
-            w = torch.linspace(0, 1, T).view(1, 1, T, 1, 1)
-            samples = (1 - w) * z[:, :, :1] + w * z[:, :, -1:]
-            v, _ = decode_video(m, samples, refs)
-            return to_uint8(v[0]).numpy()
-        control = None
-        if mode == "model_sketch":
-            keep = torch.zeros(T)
-            keep[list(SKETCH_FRAMES)] = 1
-            hint = torch.from_numpy(clip.sketch).float()[:, None] / 255.0 * keep.view(T, 1, 1, 1)
-            net, s = self.control, self.control_scale
-            guided = net.input_hint_block(hint, None, None, 1)  # depends on the hint only: once per video
-
-            def control(x, t, ctx):
-                res = net(x[0].transpose(0, 1), hint, t.repeat(T), ctx.repeat(T, 1, 1), guided_hint=guided)
-                return [r * s for r in res]
-
-        tokens, empty = tokenize([clip.caption]), tokenize([""])
-        rec = interpolate(m, video, tokens, empty, noise, self.cfg, control=control)
-        return rec["video_uint8"].numpy()
 
 
 def read_frames(folder, T):
@@ -147,16 +86,36 @@ _WORKER = {}
 
 
 def _init_worker(a):
-    torch.set_num_threads(1)
     _WORKER["a"] = a
-    _WORKER["model"] = None if a.no_model else TorchModel(a.model, a.control if a.control and os.path.exists(a.control) else None, a.steps)
+    if a.no_model:
+        _WORKER["model"] = None
+        return
+    import torch  # only the model rows need PyTorch; cross-fade and --frames rows score without it
+
+    from .torch_model import TorchModel
+
+    torch.set_num_threads(1)
+    _WORKER["model"] = TorchModel(a.model, a.control if a.control and os.path.exists(a.control) else None, a.steps)
 
 
 def _methods(a, model_has_control):
     methods = ["crossfade"]
     if not a.no_model:
         methods += ["model", "model_0steps"] + (["model_sketch"] if model_has_control else [])
-    return methods + [x.split("=", 1)[0] for x in a.frames]
+    return methods + [x.split("=", 1)[0] for x in a.frames] + (["tcgraph_cli"] if a.tcgraph else [])
+
+
+def run_cli(a, clip):
+    """The user's path: keyframe PNGs and the caption through `tcgraph run graphs/interp.yaml`."""
+    with tempfile.TemporaryDirectory(prefix="tcgraph-quality-") as d:
+        write_keyframe_pair(clip, d)
+        out = os.path.join(d, "out")
+        cmd = [a.tcgraph, "run", a.graph, "--set", f"first={d}/key_a.png", "--set", f"last={d}/key_b.png",
+               "--set", f"prompt={clip.caption}", "--set", f"out={out}", "--set", f"steps={a.steps}", "--set", "model=tiny", "--no-cache", "--quiet"]
+        r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TCGRAPH_THREADS": "1"})
+        if r.returncode != 0:
+            raise ValueError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()}")
+        return read_frames(out, clip.T)
 
 
 def _score_clip(seed):
@@ -170,6 +129,8 @@ def _score_clip(seed):
             frames = crossfade(clip)
         elif m in external:
             frames = read_frames(os.path.join(external[m], f"cartoon_{seed}"), clip.T)
+        elif m == "tcgraph_cli":
+            frames = run_cli(a, clip)
         else:
             frames = model.interpolate(clip, m)
         seconds = time.time() - t0
@@ -234,6 +195,8 @@ def main(argv=None) -> int:
     r.add_argument("--control", default="models/tcgraph-tiny/tcgraph-tiny-sketch.safetensors")
     r.add_argument("--no-model", action="store_true", help="score only cross-fade and --frames folders")
     r.add_argument("--frames", action="append", default=[], metavar="NAME=DIR")
+    r.add_argument("--tcgraph", default=None, metavar="BIN", help="also score the Swift CLI (e.g. .build/release/tcgraph)")
+    r.add_argument("--graph", default="graphs/interp.yaml", help="the graph --tcgraph runs")
     r.add_argument("--save-frames", default=None, help="write each method's frames as strips here")
     r.add_argument("--json", default=None)
     r.add_argument("--jobs", type=int, default=2, help="worker processes (one thread each)")

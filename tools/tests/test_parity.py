@@ -5,8 +5,11 @@ import os
 
 import pytest
 
-from tools.train.check_parity import check
-from tools.train.fixture_io import shared_parity_dir
+pytest.importorskip("torch", reason="tools/train/tcnet needs PyTorch")
+pytest.importorskip("safetensors", reason="the fixtures are read with safetensors")
+
+from tools.train.check_parity import check  # noqa: E402
+from tools.train.fixture_io import shared_parity_dir  # noqa: E402
 
 PARITY = shared_parity_dir()
 FIXTURES = sorted(glob.glob(os.path.join(PARITY, "*.safetensors"))) if PARITY else []
