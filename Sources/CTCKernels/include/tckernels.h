@@ -59,6 +59,25 @@ void tck_small_attention_generic(const float *q, ptrdiff_t ldq, const float *k, 
                                  ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
                                  ptrdiff_t dv, float scale);
 
+/// Compute precision of large matrix products: a per-thread scope (0 = none) over a process-wide
+/// default (initially from the environment variable TCGRAPH_PRECISION = f32 | bf16).
+enum { TCK_PRECISION_F32 = 1, TCK_PRECISION_BF16 = 2 };
+int tck_precision_default(void);
+void tck_set_precision_default(int precision);
+int tck_precision_thread(void);
+void tck_set_precision_thread(int precision);
+/// The thread's scope when set, else the process default.
+int tck_precision_current(void);
+
+/// 1 when the CPU has AVX-512 BF16 (vdpbf16ps), i.e. `tck_gemm_bf16` computes.
+int tck_has_bf16(void);
+
+/// Single-threaded C[m×n] = alpha·op(A)·op(B) + beta·C, row-major as cblas_sgemm, with op(A) and
+/// op(B) rounded to bfloat16 (nearest even) and products accumulated in float32. beta = 0 never reads
+/// C. Returns 0 without touching C when the CPU lacks AVX-512 BF16 or a dimension is not positive.
+int tck_gemm_bf16(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                  ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+
 #ifdef __cplusplus
 }
 #endif

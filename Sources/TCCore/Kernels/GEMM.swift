@@ -1,6 +1,7 @@
 import COpenBLAS
 
 /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, row-major, with explicit leading dimensions.
+/// Under `ComputePrecision.bf16` large products run in bfloat16 (`BF16GEMM`); f32 is OpenBLAS.
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -24,6 +25,11 @@ private func sgemmKernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alp
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
         }
         return
+    }
+    if ComputePrecision.current == .bf16 && BF16GEMM.worthwhile(m: m, n: n, k: k) {
+        if BF16GEMM.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                         b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) { return }
+        BF16GEMM.fallbackNotice
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

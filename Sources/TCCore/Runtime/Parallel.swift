@@ -7,6 +7,7 @@ import Foundation
 /// The phases never overlap: a kernel either calls sgemm (OpenBLAS runs its own `threads` workers)
 /// or runs a `parallelFor` (ours), so the machine is never oversubscribed. Work is split statically
 /// by index, so results do not depend on scheduling: they are deterministic for a fixed count.
+/// Workers inherit the caller's `withComputePrecision` scope.
 public enum Threading {
     nonisolated(unsafe) private static var _threads: Int = {
         if let s = ProcessInfo.processInfo.environment["TCGRAPH_THREADS"], let n = Int(s), n > 0 { return n }
@@ -34,12 +35,15 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         for i in 0..<n { body(i) }
         return
     }
+    let scope = currentPrecisionScope()
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: t) { w in
-            var i = w
-            while i < n {
-                body(i)
-                i += t
+            withPrecisionScope(scope) {
+                var i = w
+                while i < n {
+                    body(i)
+                    i += t
+                }
             }
         }
     }
@@ -52,9 +56,10 @@ public func parallelChunks(_ n: Int, minChunk: Int = 4096, _ body: (Range<Int>) 
         body(0..<n)
         return
     }
+    let scope = currentPrecisionScope()
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: t) { w in
-            body((n * w / t)..<(n * (w + 1) / t))
+            withPrecisionScope(scope) { body((n * w / t)..<(n * (w + 1) / t)) }
         }
     }
 }
