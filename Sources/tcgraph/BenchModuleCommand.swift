@@ -8,7 +8,7 @@ struct ModuleBenchOptions: ParsableArguments {
     @Option(name: .long, help: "full = the real ToonCrafter 512 config; tiny = the bundled small model's config (quick checks).")
     var size: String = "full"
 
-    @Option(name: .long, help: "Weight storage: f32, f16 (computed in float32), or bf16 (the bfloat16 compute path, when built).")
+    @Option(name: .long, help: "Weight storage: f32, f16 (computed in float32), or bf16 (stored and multiplied in bfloat16: ComputePrecision.bf16).")
     var dtype: String = "f32"
 
     @Option(name: .long, help: "Timed runs after the first (cold) run; the best counts. 0 reports the cold run.")
@@ -31,19 +31,16 @@ struct ModuleBenchOptions: ParsableArguments {
         guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'") }
         if let runs, runs < 0 { throw ValidationError("--runs must be at least 0") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if dtype == "bf16" { _ = try weightDType() }
     }
 
     var benchSize: BenchSize { BenchSize(rawValue: size)! }
 
     /// Storage of the synthetic weights. bf16 names a compute path, not only a storage format:
-    /// without that path in the build, timing bf16-stored weights computed in float32 would be a
-    /// different thing under the same name, so it is refused.
+    /// bf16 weights are also multiplied in bf16 (`ModuleBench.prepare` sets the precision).
     func weightDType() throws -> DType {
         switch dtype {
         case "f16": return .f16
-        case "bf16":
-            throw ValidationError("--dtype bf16: the bfloat16 compute path is not available in this build")
+        case "bf16": return .bf16
         default: return .f32
         }
     }
@@ -60,6 +57,8 @@ enum ModuleBench {
         }
         if let threads = o.threads { Threading.configure(threads) }
         let peak = KernelBenchmarks.sgemmPeak(repeats: 3)
+        // bf16 weights are computed in bf16 (ComputePrecision); the peak above stays OpenBLAS sgemm.
+        if o.dtype == "bf16" { ComputePrecision.processDefault = .bf16 }
         // The peak's matrices are gone; what the module holds from here on is its own.
         BlockCache.shared.trim()
         MemoryStats.shared.resetPeak()

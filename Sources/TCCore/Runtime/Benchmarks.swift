@@ -49,7 +49,9 @@ public enum KernelBenchmarks {
             let b = KernelBenchmark(name: "sgemm", shape: "\(n)×\(n)×\(n)", flops: 2 * pow(Double(n), 3),
                                     bytes: 12 * Double(n * n)) {
                 let a = Tensor(repeating: 0.5, [n, n]), b = Tensor(repeating: 0.25, [n, n]), c = Tensor(empty: [n, n])
-                return { sgemm(m: n, n: n, k: n, a: a.f32, lda: n, b: b.f32, ldb: n, c: c.f32, ldc: n) }
+                return {
+                    withComputePrecision(.f32) { sgemm(m: n, n: n, k: n, a: a.f32, lda: n, b: b.f32, ldb: n, c: c.f32, ldc: n) }
+                }
             }
             let m = measure(b, repeats: repeats)
             if best == nil || m.gflopsPerSecond > best!.gflopsPerSecond { best = m }
@@ -190,6 +192,6 @@ public enum KernelBenchmarks {
                 let x = rand([t, 320, h, w], 1), y = rand([t, 320, h, w], 2)
                 return { _ = x + y }
             },
-        ]
+        ] + precisionKernels
     }
 }
