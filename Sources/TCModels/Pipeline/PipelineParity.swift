@@ -105,26 +105,6 @@ enum PipelineParity {
         sampler.steps = sampling.steps
         sampler.eta = sampling.eta
         sampler.spacing = sampling.spacing
-        let plan = try sampler.plan()
-        let tau = try sampling.spacing.timesteps(steps: sampling.steps, trainingSteps: schedule.timesteps)
-        var out: [String: Tensor] = [
-            "schedule.ddim_timesteps": Tensor(ints: tau, [tau.count]),
-            "schedule.step_timesteps": Tensor(ints: plan.map(\.timestep), [plan.count]),
-        ]
-        for (name, values) in [("a_t", plan.map(\.aT)), ("a_prev", plan.map(\.aPrev)), ("sigma_t", plan.map(\.sigma)),
-                               ("scale_t", plan.map(\.scale)), ("prev_scale_t", plan.map(\.prevScale)),
-                               ("betas", schedule.betas), ("alphas_cumprod", schedule.alphasCumprod),
-                               ("alphas_cumprod_prev", schedule.alphasCumprodPrev),
-                               ("sqrt_alphas_cumprod", schedule.sqrtAlphasCumprod),
-                               ("sqrt_one_minus_alphas_cumprod", schedule.sqrtOneMinusAlphasCumprod),
-                               ("scale_arr", schedule.scaleArr ?? [])] {
-            out["schedule.\(name)"] = Tensor(values, [values.count])
-        }
-        for (name, values) in [("betas", schedule.betas64), ("alphas_cumprod", schedule.alphasCumprod64)] {
-            let t = Tensor(empty: [values.count], dtype: .f64)
-            values.withUnsafeBufferPointer { t.typedPointer(Double.self).update(from: $0.baseAddress!, count: values.count) }
-            out["schedule64.\(name)"] = t
-        }
-        return out
+        return try sampler.parityScheduleOutputs()
     }
 }

@@ -31,10 +31,21 @@ enum SamplerParity {
             out["step\(t.step).x_prev"] = t.xPrev
         }))
 
-        let plan = try sampler.plan()
-        let tau = try sampler.spacing.timesteps(steps: sampler.steps, trainingSteps: schedule.timesteps)
-        out["schedule.ddim_timesteps"] = Tensor(ints: tau, [tau.count])
-        out["schedule.step_timesteps"] = Tensor(ints: plan.map(\.timestep), [plan.count])
+        out.merge(try sampler.parityScheduleOutputs(), uniquingKeysWith: { $1 })
+        return out
+    }
+}
+
+extension DDIMSampler {
+    /// The schedule and per-step coefficients under the names the fixtures record them
+    /// (`ddim_sample`, `pipeline_tiny`): `schedule.*` in float32 and `schedule64.*` in float64.
+    func parityScheduleOutputs() throws -> [String: Tensor] {
+        let plan = try plan()
+        let tau = try spacing.timesteps(steps: steps, trainingSteps: schedule.timesteps)
+        var out: [String: Tensor] = [
+            "schedule.ddim_timesteps": Tensor(ints: tau, [tau.count]),
+            "schedule.step_timesteps": Tensor(ints: plan.map(\.timestep), [plan.count]),
+        ]
         for (name, values) in [("a_t", plan.map(\.aT)), ("a_prev", plan.map(\.aPrev)), ("sigma_t", plan.map(\.sigma)),
                                ("scale_t", plan.map(\.scale)), ("prev_scale_t", plan.map(\.prevScale)),
                                ("betas", schedule.betas), ("alphas_cumprod", schedule.alphasCumprod),
