@@ -9,28 +9,21 @@ import Foundation
 @inline(__always) public func quickGelu(_ x: Float) -> Float { x / (1 + expf(-1.702 * x)) }
 
 extension Tensor {
-    public func silu() -> Tensor {
+    public func silu() -> Tensor { vectorised(tck_silu) }
+    public func gelu() -> Tensor { vectorised(tck_gelu) }
+    /// A CTCKernels elementwise loop over this tensor as float32, in parallel chunks, into a new tensor.
+    private func vectorised(_ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
         OpProfile.measure(.elementwise) {
             let src = float32()
             let out = Tensor(empty: shape)
             let s = src.f32, d = out.f32
             withExtendedLifetime(src) {
-                parallelChunks(count, minChunk: 1 << 14) { r in tck_silu(s + r.lowerBound, d + r.lowerBound, r.count) }
+                parallelChunks(count, minChunk: 1 << 14) { r in kernel(s + r.lowerBound, d + r.lowerBound, r.count) }
             }
             return out
         }
     }
-    public func gelu() -> Tensor {
-        OpProfile.measure(.elementwise) {
-            let src = float32()
-            let out = Tensor(empty: shape)
-            let s = src.f32, d = out.f32
-            withExtendedLifetime(src) {
-                parallelChunks(count, minChunk: 1 << 14) { r in tck_gelu(s + r.lowerBound, d + r.lowerBound, r.count) }
-            }
-            return out
-        }
-    }
+
     public func quickGelu() -> Tensor { map(TCCore.quickGelu) }
     public func sigmoid() -> Tensor { map(TCCore.sigmoid) }
     public func tanh() -> Tensor { map { Foundation.tanhf($0) } }
