@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -532,4 +535,10 @@ void tck_f32_to_f16(const float *x, uint16_t *y, ptrdiff_t n) {
     if (tck_has_f16c()) { f32_to_f16_f16c(x, y, n); return; }
 #endif
     for (ptrdiff_t i = 0; i < n; i++) y[i] = float_to_half(x[i]);
+}
+
+void tck_trim_heap(void) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

@@ -1,5 +1,6 @@
 import CTCABI
 import Foundation
+import TCCore
 
 /// Builds the C descriptors of a plugin from `NodeDefinition`s. A plugin library's whole export:
 ///
@@ -77,6 +78,9 @@ public enum Plugin {
         let node = Unmanaged<NodeBox>.fromOpaque(user).takeUnretainedValue().node
         let context = NodeContext(node, ctx)
         let host = ctx.pointee.host.pointee
+        // Each plugin links its own TCCore, so its block cache is its own: what a node kept for
+        // reuse goes back to the system when it finishes, not when the process ends.
+        defer { BlockCache.shared.trim() }
         do {
             try node.run(context)
             return tc_status(TC_OK)

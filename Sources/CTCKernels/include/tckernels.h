@@ -23,6 +23,8 @@ int tck_cpu_avx512(void);
 
 /// In-place softmax of `rows` rows of `n` floats, row stride `ld`: exp(x − max) / Σ.
 void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
+/* Returns malloc's free heap pages to the system (glibc malloc_trim; a no-op elsewhere). */
+void tck_trim_heap(void);
 void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
 
 /// y = silu(x) = x·σ(x); `y` may be `x`.

@@ -1,3 +1,4 @@
+import CTCKernels
 import Foundation
 
 /// A reference-counted block of memory that tensors view. It either owns an aligned allocation or
@@ -32,14 +33,26 @@ public final class TensorStorage: @unchecked Sendable {
         MemoryStats.shared.allocated(ownedBytes)
     }
 
-    private static func allocateHuge(_ size: Int) -> UnsafeMutableRawPointer {
-        var p: UnsafeMutableRawPointer?
-        guard posix_memalign(&p, 1 << 21, size) == 0, let p else { fatalError("out of memory allocating \(size) bytes") }
+    /// Large blocks are mapped directly rather than taken from malloc: glibc raises its mmap
+    /// threshold after the first large free and then serves blocks up to 32 MiB from its heap,
+    /// where freed activations stay resident as fragments (GiBs after a denoising loop) instead of
+    /// going back to the system when a stage ends.
+    static func allocateHuge(_ size: Int) -> UnsafeMutableRawPointer {
+        let align = 1 << 21
+        guard let raw = mmap(nil, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              raw != MAP_FAILED else { fatalError("out of memory mapping \(size) bytes") }
+        let start = UInt(bitPattern: raw), aligned = (start + UInt(align) - 1) & ~UInt(align - 1)
+        let head = Int(aligned - start), tail = align - head
+        if head > 0 { munmap(raw, head) }
+        let p = UnsafeMutableRawPointer(bitPattern: aligned)!
+        if tail > 0 { munmap(p + size, tail) }
         #if os(Linux)
         _ = madvise(p, size, MADV_HUGEPAGE)
         #endif
         return p
     }
+
+    static func freeHuge(_ p: UnsafeMutableRawPointer, _ size: Int) { munmap(p, size) }
 
     /// Wraps memory owned elsewhere; `release` runs when the last tensor viewing it goes away.
     public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, release: (() -> Void)?) {
@@ -111,16 +124,17 @@ public final class BlockCache: @unchecked Sendable {
             return
         }
         lock.unlock()
-        free(p)
+        TensorStorage.freeHuge(p, size)
     }
 
-    /// Frees every cached block.
+    /// Frees every cached block and hands malloc's free heap pages back to the system.
     public func trim() {
         lock.lock()
-        let all = blocks.values.flatMap { $0 }
+        let all = blocks
         blocks = [:]
         cached = 0
         lock.unlock()
-        for p in all { free(p) }
+        for (size, ps) in all { for p in ps { TensorStorage.freeHuge(p, size) } }
+        tck_trim_heap()
     }
 }
