@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
         @Flag(name: .long, help: "One JSON object per line instead of a table.")
         var json = false
 
-        @Option(name: .long, help: "OpenBLAS kernels: 'keep' (as loaded), 'auto' (the widest this CPU runs), or an OPENBLAS_CORETYPE name.")
+        @Option(name: .long, help: "OpenBLAS kernels: 'keep' (as the process loaded them: by default the widest this CPU runs, see TCGRAPH_OPENBLAS_CORE), 'auto', or an OPENBLAS_CORETYPE name.")
         var openblasCore = "keep"
 
         func validate() throws {

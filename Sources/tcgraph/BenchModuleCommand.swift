@@ -17,7 +17,7 @@ struct ModuleBenchOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for our loops and OpenBLAS (default: TCGRAPH_THREADS or all cores).")
     var threads: Int?
 
-    @Option(name: .long, help: "OpenBLAS kernels: 'keep' (as loaded), 'auto' (the widest this CPU runs), or an OPENBLAS_CORETYPE name.")
+    @Option(name: .long, help: "OpenBLAS kernels: 'keep' (as the process loaded them: by default the widest this CPU runs, see TCGRAPH_OPENBLAS_CORE), 'auto', or an OPENBLAS_CORETYPE name.")
     var openblasCore = "keep"
 
     @Flag(name: .long, help: "One JSON object per line (sgemm peak, then the module) instead of a table.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TCCore
 import TCGraph
 
 /// The `tcgraph` root command. Subcommands are registered in ONE place: the list below, one line
@@ -19,4 +20,10 @@ struct TCGraphCommand: ParsableCommand {
             BenchCommand.self,
         ]
     )
+
+    static func main() {
+        // Before any work: picking OpenBLAS's kernels means starting again with another environment.
+        OpenBLASTuning.applyProcessDefault()
+        main(nil)
+    }
 }

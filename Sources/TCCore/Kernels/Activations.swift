@@ -12,7 +12,7 @@ extension Tensor {
     public func silu() -> Tensor { vectorised(tck_silu) }
     public func gelu() -> Tensor { vectorised(tck_gelu) }
     /// A CTCKernels elementwise loop over this tensor as float32, in parallel chunks, into a new tensor.
-    private func vectorised(_ kernel: @escaping @Sendable (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
+    private func vectorised(_ kernel: @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Tensor {
         OpProfile.measure(.elementwise) {
             let src = float32()
             let out = Tensor(empty: shape)

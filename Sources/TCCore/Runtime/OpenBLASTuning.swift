@@ -11,7 +11,8 @@ public func openBLASCoreName() -> String {
 /// OpenBLAS chooses its kernels once, when the library loads, from the CPU or from
 /// `OPENBLAS_CORETYPE`. On this project's AMD Zen 5 machine the environment pins `Haswell` (AVX2),
 /// while the CPU runs OpenBLAS's AVX-512 kernels (`Cooperlake`, detected when unpinned) with about
-/// 1.9× the sgemm throughput. The choice can only be changed in the environment of a new process.
+/// 1.9× the sgemm throughput. The choice can only be changed in the environment of a new process,
+/// so the CLI re-executes itself once at start (`applyProcessDefault`).
 public enum OpenBLASTuning {
     /// The widest OpenBLAS kernel family this CPU runs, when the loaded one is narrower.
     public static var recommendedCoreType: String? {
@@ -22,16 +23,30 @@ public enum OpenBLASTuning {
         return avx512 == 2 ? "Cooperlake" : "SkylakeX"
     }
 
+    /// The process-wide choice, first thing in `main`: `TCGRAPH_OPENBLAS_CORE` = `auto` (the
+    /// default: the widest family this CPU runs), `keep` (whatever OpenBLAS loaded, e.g. from
+    /// `OPENBLAS_CORETYPE`), or an `OPENBLAS_CORETYPE` name. Results stay within the parity
+    /// tolerances either way; only the speed changes.
+    public static func applyProcessDefault() {
+        switch ProcessInfo.processInfo.environment["TCGRAPH_OPENBLAS_CORE"]?.lowercased() ?? "auto" {
+        case "keep", "": return
+        case "auto": reexec()
+        case let name: reexec(withCoreType: name)
+        }
+    }
+
     /// Replaces this process by itself with `OPENBLAS_CORETYPE = core` (default: the recommended
     /// one), same arguments and otherwise the same environment. Returns when there is nothing to
-    /// change, when this process is already such a re-execution, or when exec fails. Call it before
-    /// any work (first thing in `main`).
+    /// change, when this process is already a re-execution for that core (OpenBLAS did not take
+    /// it), or when exec fails. Call it before any work.
     public static func reexec(withCoreType core: String? = recommendedCoreType) {
-        guard let core, ProcessInfo.processInfo.environment["TCGRAPH_OPENBLAS_REEXEC"] == nil else { return }
+        guard let core, openBLASCoreName().lowercased() != core.lowercased(),
+              ProcessInfo.processInfo.environment["TCGRAPH_OPENBLAS_REEXEC"]?.lowercased() != core.lowercased() else { return }
         #if os(Linux)
         setenv("OPENBLAS_CORETYPE", core, 1)
-        setenv("TCGRAPH_OPENBLAS_REEXEC", "1", 1)
+        setenv("TCGRAPH_OPENBLAS_REEXEC", core, 1)
         fflush(stdout)
+        fflush(stderr)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         unsetenv("TCGRAPH_OPENBLAS_REEXEC")
         #endif
