@@ -21,12 +21,12 @@ enum DenoiseNode {
         inputs: [Port("cond", .cond, doc: "Conditioning from Encode."), DenoiseSketch.input],
         outputs: [Port("latents", .latent, doc: "Latents [T, 4, h, w], multiplied by the scale factor.")],
         params: [
-            .int("steps", default: 50, min: 1, max: 1000, doc: "Sampling steps."),
-            .float("cfg", default: 7.5, min: 0, max: 50, doc: "Classifier-free guidance scale (1 = no guidance)."),
-            .float("guidance_rescale", default: 0.7, min: 0, max: 1, doc: "Guidance rescale φ (0 = off)."),
-            .float("eta", default: 1, min: 0, max: 1, doc: "DDIM stochasticity (ignored by dpmpp2m)."),
+            .int("steps", min: 1, max: 1000, doc: "Sampling steps (default: the model's, 50 for ToonCrafter)."),
+            .float("cfg", min: 0, max: 50, doc: "Classifier-free guidance scale, 1 = no guidance (default: the model's, 7.5 for ToonCrafter)."),
+            .float("guidance_rescale", min: 0, max: 1, doc: "Guidance rescale φ, 0 = off (default: the model's, 0.7 for ToonCrafter)."),
+            .float("eta", min: 0, max: 1, doc: "DDIM stochasticity, ignored by dpmpp2m (default: the model's, 1 for ToonCrafter)."),
             .int("frames", default: 0, min: 0, max: 256, doc: "Frames to generate (0: the conditioning's, 16 for ToonCrafter)."),
-            .int("fs", default: 10, min: 1, max: 100, doc: "Frame-rate conditioning (smaller = larger motion; 5–30)."),
+            .int("fs", min: 1, max: 100, doc: "Frame-rate conditioning, smaller = larger motion, 5–30 (default: the model's, 10 for ToonCrafter)."),
             .int("seed", default: 123, min: 0, max: Int(Int32.max), doc: "Seed of the initial noise and the per-step noise."),
             .choice("solver", InterpolationSampling.Solver.allCases.map(\.rawValue), default: "ddim", doc: "Sampler."),
         ] + DenoiseSketch.params,
@@ -44,13 +44,19 @@ enum DenoiseNode {
         if frames == 0 { frames = Int(cond.meta["frames"] ?? "") ?? cond.concat.dim(2) }
         guard frames >= 2 else { throw NodeError("frames: an interpolation needs at least 2 frames, got \(frames)") }
 
+        // Settings a graph leaves out come from the model's own config: the real model's are the
+        // reference CLI's, a small model states what it was tuned for.
         var sampling = InterpolationSampling(model.config.sampler)
-        sampling.steps = try ctx.int("steps")
-        sampling.eta = try ctx.float("eta")
-        sampling.guidance = Guidance(scale: Float(try ctx.float("cfg")), rescale: Float(try ctx.float("guidance_rescale")))
-        sampling.fs = try ctx.int("fs")
+        if let v = try ctx.optionalInt("steps") { sampling.steps = v }
+        if let v = try ctx.optionalFloat("eta") { sampling.eta = v }
+        let scale = try ctx.optionalFloat("cfg").map(Float.init) ?? sampling.guidance.scale
+        let rescale = try ctx.optionalFloat("guidance_rescale").map(Float.init) ?? sampling.guidance.rescale
+        sampling.guidance = Guidance(scale: scale, rescale: rescale)
+        if let v = try ctx.optionalInt("fs") { sampling.fs = v }
         sampling.solver = InterpolationSampling.Solver(rawValue: try ctx.string("solver"))!
         let seed = try ctx.int("seed")
+        ctx.log("\(sampling.solver.rawValue) \(sampling.steps) steps, cfg \(sampling.guidance.scale), rescale \(sampling.guidance.rescale), "
+                + "eta \(sampling.eta), fs \(sampling.fs), seed \(seed)")
 
         let (schedule, warnings) = try model.schedule()
         ModelResolution.logWarnings(ctx, model, schedule: warnings)
