@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
               tcgraph bench decode --size full --profile
               tcgraph bench pipeline --size full --dtype f16 --steps 2 --solver ddim
             """,
-        subcommands: [Kernels.self, UNet.self, Decode.self, Encode.self, CLIP.self, Pipeline.self],
+        subcommands: [Kernels.self, UNet.self, Decode.self, Encode.self, CLIP.self, Pipeline.self, Solvers.self],
         defaultSubcommand: Kernels.self
     )
 

@@ -47,6 +47,21 @@ final class BenchCommandTests: XCTestCase {
         }
     }
 
+    /// A row per DPM-Solver++ step count, its distance from DDIM and from the converged ODE
+    /// solution; more steps come closer to the converged solution.
+    func testSolversComparesStepCountsWithDDIMAndTheODE() throws {
+        let fixture = "\(Fixture.repo)/models/tcgraph-tiny/pipeline_small.safetensors"
+        guard FileManager.default.fileExists(atPath: fixture) else { throw XCTSkip("\(fixture) is not in this checkout") }
+        let out = try bench(["solvers", "--steps", "2", "8", "--reference-steps", "4", "--converged-steps", "32"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let rows = out.stdout.split(separator: "\n").filter { $0.hasPrefix("dpmpp2m") }
+            .map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        XCTAssertEqual(rows.map { $0[1] }, ["2", "8"], out.stdout)
+        let odeError = try rows.map { try XCTUnwrap(Double($0.last!), out.stdout) }
+        XCTAssertLessThan(odeError[1], odeError[0], out.stdout)
+        XCTAssertTrue(out.stdout.contains("ODE solution: DPM-Solver++ 32 steps; DDIM 4 is off it by"), out.stdout)
+    }
+
     func testBadArgumentsAreUsageErrors() throws {
         for (args, message) in [(["unet", "--size", "huge"], "--size must be full or tiny"),
                                 (["unet", "--batch", "3"], "--batch must be 1 or 2"),

@@ -124,6 +124,25 @@ final class InterpolationNodeTests: XCTestCase {
         XCTAssertEqual(images.meta["model_name"], "tcgraph-tiny")
     }
 
+    /// Sampling settings a graph leaves out are the model's own (its config's ddim_eta,
+    /// unconditional_guidance_scale, guidance_rescale, frame_stride); settings on the node win.
+    func testSamplingSettingsComeFromTheModelUnlessSet() throws {
+        let meta = try SafeTensorsFile(path: Self.bundled).metadata["tcgraph_model"]
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(meta).utf8)) as? [String: Any])
+        func number(_ key: String) throws -> Double { try XCTUnwrap(config[key] as? NSNumber, key).doubleValue }
+        let expected = "cfg \(Float(try number("unconditional_guidance_scale"))), rescale \(Float(try number("guidance_rescale"))), "
+            + "eta \(try number("ddim_eta")), fs \(Int(try number("frame_stride")))"
+        let (a, b) = try keyframes((128, 64), (128, 64))
+        func settings(_ denoise: String) throws -> String {
+            let observer = RecordingObserver()
+            _ = try run(graph(first: a, last: b, denoise: denoise), observer: observer)
+            return try XCTUnwrap(observer.logs.first { $0.0 == "lat" && $0.2.hasPrefix("ddim ") }?.2)
+        }
+        XCTAssertEqual(try settings("steps: 1"), "ddim 1 steps, \(expected), seed 123")
+        XCTAssertEqual(try settings("steps: 1, cfg: 2.5, guidance_rescale: 0.25, eta: 0.5, fs: 12, seed: 4"),
+                       "ddim 1 steps, cfg 2.5, rescale 0.25, eta 0.5, fs 12, seed 4")
+    }
+
     func testInterpGraphThroughTheCLI() throws {
         let dir = Fixture.tempDir("cli")
         let (a, b) = try keyframes((300, 200), (64, 64))

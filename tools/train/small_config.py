@@ -119,8 +119,11 @@ _CONFIG = {
     "W": W,
     "T": T,
     "ddim_steps": 50,
-    "ddim_eta": 1.0,
-    "unconditional_guidance_scale": 7.5,
+    # The sampling settings this small model is run with (Denoise reads them when a graph leaves
+    # them out). Chosen on held-out clips (tools.quality): at the real model's 7.5 and eta 1 a model
+    # this small overshoots; cfg 3 with deterministic DDIM scored best on PSNR and trajectory error.
+    "ddim_eta": 0.0,
+    "unconditional_guidance_scale": 3.0,
     "guidance_rescale": 0.7,
     "timestep_spacing": "uniform_trailing",
     "frame_stride": 10,
