@@ -56,11 +56,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            if openblasCore == "auto" {
-                OpenBLASTuning.reexec()
-            } else if openblasCore != "keep", openBLASCoreName().lowercased() != openblasCore.lowercased() {
-                OpenBLASTuning.reexec(withCoreType: openblasCore)
-            }
+            OpenBLASTuning.select(openblasCore)
             if let threads { Threading.configure(threads) }
             let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
                 .split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"

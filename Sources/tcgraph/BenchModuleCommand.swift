@@ -50,11 +50,7 @@ struct ModuleBenchOptions: ParsableArguments {
 enum ModuleBench {
     /// Re-executes with other OpenBLAS kernels if asked, sets the threads, and measures the peak.
     static func prepare(_ o: ModuleBenchOptions) -> BenchmarkMeasurement {
-        if o.openblasCore == "auto" {
-            OpenBLASTuning.reexec()
-        } else if o.openblasCore != "keep", openBLASCoreName().lowercased() != o.openblasCore.lowercased() {
-            OpenBLASTuning.reexec(withCoreType: o.openblasCore)
-        }
+        OpenBLASTuning.select(o.openblasCore)
         if let threads = o.threads { Threading.configure(threads) }
         let peak = KernelBenchmarks.sgemmPeak(repeats: 3)
         // bf16 weights are computed in bf16 (ComputePrecision); the peak above stays OpenBLAS sgemm.

@@ -27,8 +27,17 @@ public enum OpenBLASTuning {
     /// default: the widest family this CPU runs), `keep` (whatever OpenBLAS loaded, e.g. from
     /// `OPENBLAS_CORETYPE`), or an `OPENBLAS_CORETYPE` name. Results stay within the parity
     /// tolerances either way; only the speed changes.
+    /// A process that is already a re-execution keeps its kernels: a command such as `bench
+    /// --openblas-core NAME` chose them, and choosing again here would re-execute back and forth.
     public static func applyProcessDefault() {
-        switch ProcessInfo.processInfo.environment["TCGRAPH_OPENBLAS_CORE"]?.lowercased() ?? "auto" {
+        let env = ProcessInfo.processInfo.environment
+        guard env["TCGRAPH_OPENBLAS_REEXEC"] == nil else { return }
+        select(env["TCGRAPH_OPENBLAS_CORE"] ?? "auto")
+    }
+
+    /// `keep` (or empty): nothing; `auto`: the recommended family; otherwise the named one.
+    public static func select(_ choice: String) {
+        switch choice.lowercased() {
         case "keep", "": return
         case "auto": reexec()
         case let name: reexec(withCoreType: name)
