@@ -62,10 +62,10 @@ extension BenchCommand {
                 var s = InterpolationSampling(c.sampler)
                 s.solver = solver
                 s.steps = n
-                s.eta = 0
+                s.eta = 0  // DDIM still draws a (zero-weighted) noise per step, as the reference does
                 let z = try s.sample(unet: unet, schedule: schedule, context: cond.context,
                                      unconditionalContext: cond.unconditionalContext, concat: try cond.concat(frames: t),
-                                     noise: RecordedNoise([xT]))
+                                     noise: RecordedNoise([xT] + Array(repeating: Tensor(zeros: xT.shape), count: solver == .ddim ? n : 0)))
                 let video = try InterpolationDecoding().decode(latentFrames(z), references: cond.references, model: m)
                 return (z, video)
             }
