@@ -131,7 +131,7 @@ def main(argv=None) -> int:
         "notes": [
             "Conventions exactly as pipeline_tiny (see its notes): videos = first image for frames 0..T/2-1, last image for T/2..T-1, in [-1,1]; "
             "VAE encoder on all T frames, posterior SAMPLE with input.noise.posterior; c_concat = z at frames 0 and T-1, zeros between; "
-            "CLIP image tokens of the first frame only, uncond = all-zero image and empty prompt; DDIM uniform_trailing, eta 1, CFG 7.5, "
+            f"CLIP image tokens of the first frame only, uncond = all-zero image and empty prompt; DDIM uniform_trailing, eta {cfg['ddim_eta']}, CFG {cfg['unconditional_guidance_scale']} (the model's own sampler settings), "
             "guidance_rescale 0.7, dynamic rescale; decode chunks of temporal_length with refs, middle-frame re-decode without latent frames 1 and T-2.",
             "ref_context.0 and .4 (full resolution) are omitted to save space, as in pipeline_tiny.",
             "f64_check re-runs the same PyTorch pipeline in float64 from the same (f16-stored) weights and noise.",

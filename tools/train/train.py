@@ -498,7 +498,11 @@ def finetune_decoder(a, cfg) -> int:
     from .make_fixture import load_model
 
     path = os.path.join(a.out, "tcgraph-tiny.safetensors")
-    model, cfg, _ = load_model(path)
+    model, stored, _ = load_model(path)
+    # The export carries this trainer's config (its sampler settings may have been retuned since the
+    # model was trained); the networks themselves must be the ones in the file.
+    if stored["model_config"] != cfg["model_config"] or stored["open_clip_arch"] != cfg["open_clip_arch"]:
+        raise SystemExit(f"{path}: its networks differ from tools/train/small_config.py; fine-tune with the config it was trained with")
     os.makedirs(a.work, exist_ok=True)
     save(model.first_stage_model.state_dict(), os.path.join(a.work, "vae.pt"))
     t0 = time.time()
