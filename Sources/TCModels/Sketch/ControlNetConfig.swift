@@ -4,7 +4,7 @@ import TCCore
 /// `configs/cldm_v21.yaml`), with the released sketch encoder's values as defaults
 /// (sketch-and-colorize.md §0, §1.2): an SD-2.1 encoder copy on the 4-channel noisy latent with a
 /// 1-channel hint.
-public struct ControlNetConfig: Equatable, Sendable, CustomStringConvertible {
+public struct ControlNetConfig: HeadSplitting, Equatable, Sendable, CustomStringConvertible {
     public var inChannels = 4
     public var hintChannels = 1
     public var modelChannels = 320
@@ -26,14 +26,6 @@ public struct ControlNetConfig: Equatable, Sendable, CustomStringConvertible {
     public static let hintStrides = [1, 1, 2, 1, 2, 1, 2]
 
     public var timeEmbedDim: Int { modelChannels * 4 }
-
-    /// Heads and channels per head of a transformer over `channels` (the reference's rule; with
-    /// num_head_channels set, `legacy` does not change it).
-    public func heads(for channels: Int) -> (heads: Int, dHead: Int) {
-        if let d = numHeadChannels { return (channels / d, d) }
-        let h = numHeads ?? 1
-        return (h, channels / h)
-    }
 
     /// Channels of the 13 residuals: one per input block (zero_convs.0…), then middle_block_out.
     public var residualChannels: [Int] {
@@ -63,13 +55,7 @@ public struct ControlNetConfig: Equatable, Sendable, CustomStringConvertible {
         attentionResolutions = try p.ints("attention_resolutions")
         numResBlocks = try p.int("num_res_blocks")
         channelMult = p.has("channel_mult") ? try p.ints("channel_mult") : [1, 2, 4, 8]
-        let nhc = try p.int("num_head_channels", default: -1)
-        let nh = try p.int("num_heads", default: -1)
-        guard nhc > 0 || nh > 0 else {
-            throw ConfigError.invalid(path: p.path, reason: "either num_heads or num_head_channels has to be set")
-        }
-        numHeadChannels = nhc > 0 ? nhc : nil
-        numHeads = nhc > 0 ? nil : nh
+        (numHeadChannels, numHeads) = try parseHeadSplit(p)
         transformerDepth = try p.int("transformer_depth", default: 1)
         contextDim = try p.int("context_dim")
         useLinear = try p.bool("use_linear_in_transformer", default: false)

@@ -2,7 +2,7 @@ import TCCore
 
 /// The constructor parameters of the official `openaimodel3d.UNetModel` (`unet_config.params`),
 /// with the real 512 interpolation model's values as defaults (spec §2.1).
-public struct UNetConfig: Equatable, Sendable {
+public struct UNetConfig: HeadSplitting, Equatable, Sendable {
     public var inChannels = 8
     public var outChannels = 4
     public var modelChannels = 320
@@ -27,13 +27,6 @@ public struct UNetConfig: Equatable, Sendable {
 
     public var timeEmbedDim: Int { modelChannels * 4 }
 
-    /// Heads and channels per head of a transformer over `channels` (the reference's rule).
-    public func heads(for channels: Int) -> (heads: Int, dHead: Int) {
-        if let d = numHeadChannels { return (channels / d, d) }
-        let h = numHeads ?? 1
-        return (h, channels / h)
-    }
-
     /// `init_attn` always has 8 heads of `num_head_channels` (spec Q15).
     public var initAttnHeads: (heads: Int, dHead: Int) {
         (8, numHeadChannels ?? modelChannels / (numHeads ?? 1))
@@ -49,13 +42,7 @@ public struct UNetConfig: Equatable, Sendable {
         attentionResolutions = try p.ints("attention_resolutions")
         numResBlocks = try p.int("num_res_blocks")
         channelMult = p.has("channel_mult") ? try p.ints("channel_mult") : [1, 2, 4, 8]
-        let nhc = try p.int("num_head_channels", default: -1)
-        let nh = try p.int("num_heads", default: -1)
-        guard nhc > 0 || nh > 0 else {
-            throw ConfigError.invalid(path: p.path, reason: "either num_heads or num_head_channels has to be set")
-        }
-        numHeadChannels = nhc > 0 ? nhc : nil
-        numHeads = nhc > 0 ? nil : nh
+        (numHeadChannels, numHeads) = try parseHeadSplit(p)
         transformerDepth = try p.int("transformer_depth", default: 1)
         contextDim = try p.int("context_dim")
         useLinear = try p.bool("use_linear", default: false)
