@@ -81,6 +81,10 @@ void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t l
     softmax_rows_impl(p, rows, n, ld, exp_row_generic);
 }
 
+void tck_exp_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld, float *inv_sums) {
+    for (ptrdiff_t i = 0; i < rows; i++) inv_sums[i] = 1.0f / exp_row_generic(p + i * ld, n);
+}
+
 void tck_silu_generic(const float *x, float *y, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) y[i] = silu1(x[i]);
 }
@@ -408,6 +412,16 @@ void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld) {
     if (tck_has_avx2()) { softmax_rows_avx2(p, rows, n, ld); return; }
 #endif
     tck_softmax_rows_generic(p, rows, n, ld);
+}
+
+void tck_exp_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld, float *inv_sums) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) {
+        for (ptrdiff_t i = 0; i < rows; i++) inv_sums[i] = 1.0f / exp_row_avx2(p + i * ld, n);
+        return;
+    }
+#endif
+    tck_exp_rows_generic(p, rows, n, ld, inv_sums);
 }
 
 void tck_silu(const float *x, float *y, ptrdiff_t n) {

@@ -26,6 +26,10 @@ void tck_softmax_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
 /* Returns malloc's free heap pages to the system (glibc malloc_trim; a no-op elsewhere). */
 void tck_trim_heap(void);
 void tck_softmax_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
+/// The softmax without its division: rows become exp(x − max), inv_sums[i] = 1 / Σ of row i
+/// (attention scales its output rows instead, one pass over the scores fewer).
+void tck_exp_rows(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld, float *inv_sums);
+void tck_exp_rows_generic(float *p, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld, float *inv_sums);
 
 /// y = silu(x) = x·σ(x); `y` may be `x`.
 void tck_silu(const float *x, float *y, ptrdiff_t n);

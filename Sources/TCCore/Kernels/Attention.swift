@@ -37,21 +37,29 @@ private func attentionKernel(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale:
     let jobs = b * heads * chunks
     let qp = qc.f32, kp = kc.f32, vp = vc.f32, op = out.f32
     /// softmax(q·kᵀ·scale)·v for query rows [r0, r0 + m) of one batch item and head.
-    func block(_ bi: Int, _ h: Int, _ r0: Int, _ m: Int, _ scores: UnsafeMutablePointer<Float>) {
+    /// The softmax's division is applied to the m × dv output rather than the m × lk scores.
+    func block(_ bi: Int, _ h: Int, _ r0: Int, _ m: Int, _ scores: UnsafeMutablePointer<Float>,
+               _ inv: UnsafeMutablePointer<Float>) {
         let kb = kvShared ? 0 : bi
         let qh = qp + (bi * lq + r0) * inner + h * d, kh = kp + kb * lk * inner + h * d
         let vh = vp + kb * lk * vInner + h * dv, oh = op + (bi * lq + r0) * vInner + h * dv
         sgemm(transB: true, m: m, n: lk, k: d, alpha: scale, a: qh, lda: inner, b: kh, ldb: inner, c: scores, ldc: lk)
-        parallelChunks(m, minChunk: 4) { r in softmaxRows(scores + r.lowerBound * lk, rows: r.count, n: lk, ld: lk) }
+        parallelChunks(m, minChunk: 4) { r in
+            tck_exp_rows(scores + r.lowerBound * lk, r.count, lk, lk, inv + r.lowerBound)
+        }
         sgemm(m: m, n: dv, k: lk, a: scores, lda: lk, b: vh, ldb: vInner, c: oh, ldc: vInner)
+        for i in 0..<m {
+            let row = oh + i * vInner, s = inv[i]
+            for e in 0..<dv { row[e] *= s }
+        }
     }
     // One block at a time with multi-threaded GEMMs: changing OpenBLAS's (process-wide) thread
     // count to give each worker its own blocks would also change it under any other thread's GEMM.
     withExtendedLifetime((qc, kc, vc)) {
-        let scores = Tensor(empty: [rows, lk])
+        let scores = Tensor(empty: [rows, lk]), inv = Tensor(empty: [rows])
         for job in 0..<jobs {
             let bh = job / chunks, r0 = (job % chunks) * rows
-            block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores.f32)
+            block(bh / heads, bh % heads, r0, min(rows, lq - r0), scores.f32, inv.f32)
         }
     }
     return out
