@@ -17,6 +17,11 @@ struct AttentionCase: CustomTestStringConvertible, Sendable {
     // Keys and values shared by every batch item (the decoder fusion's reference tokens).
     AttentionCase(b: 3, kvBatch: 1, lq: 90, lk: 120, heads: 2, d: 8, dv: 8, chunk: 32),
     AttentionCase(b: 4, kvBatch: 1, lq: 10, lk: 12, heads: 2, d: 8, dv: 8, chunk: 32),
+    // More keys than the few-key micro-kernel takes: the GEMM path (scores, unnormalised softmax,
+    // output rows scaled by 1/Σ), with query chunks, odd sizes and shared keys.
+    AttentionCase(b: 2, kvBatch: 2, lq: 70, lk: 300, heads: 3, d: 8, dv: 8, chunk: 32),
+    AttentionCase(b: 1, kvBatch: 1, lq: 129, lk: 777, heads: 2, d: 16, dv: 5, chunk: 256),
+    AttentionCase(b: 3, kvBatch: 1, lq: 40, lk: 513, heads: 2, d: 8, dv: 8, chunk: 16),
 ])
 func attentionMatchesDefinition(_ c: AttentionCase) {
     let q = randomTensor([c.b, c.lq, c.heads * c.d], seed: 40, range: -2...2)
