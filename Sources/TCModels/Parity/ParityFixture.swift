@@ -28,7 +28,11 @@ public final class ParityFixture {
     public func input(_ name: String) throws -> Tensor { try file.tensor("input.\(name)") }
     public func expected(_ name: String) throws -> Tensor { try file.tensor("output.\(name)") }
 
-    public struct Tolerance { public let maxAbs: Double, relL2: Double }
+    public struct Tolerance {
+        public let maxAbs: Double, relL2: Double
+
+        public func admits(_ e: ParityError) -> Bool { e.maxAbs <= maxAbs && e.relL2 <= relL2 }
+    }
 
     /// Every expected output (without the `output.` prefix) with its tolerance. Outputs without a
     /// tolerance entry follow the fixture README: integer ids must match exactly, uint8 images may
@@ -87,17 +91,28 @@ extension ParityFixture {
                 return ParityResult(output: name, maxAbsErr: .nan, relL2Err: .nan, tolerance: tol,
                                     problem: "shape \(got.shape), expected \(want.shape)")
             }
-            let g = got.toArray(), w = want.toArray()
-            var maxAbs = 0.0, num = 0.0, den = 0.0
-            for i in 0..<g.count {
-                let d = Double(g[i]) - Double(w[i])
-                if d.isNaN { maxAbs = .nan; break }
-                maxAbs = max(maxAbs, abs(d))
-                num += d * d
-                den += Double(w[i]) * Double(w[i])
-            }
-            let rel = den > 0 ? (num / den).squareRoot() : num.squareRoot()
-            return ParityResult(output: name, maxAbsErr: maxAbs, relL2Err: rel, tolerance: tol, problem: nil)
+            let e = ParityError(got, want)
+            return ParityResult(output: name, maxAbsErr: e.maxAbs, relL2Err: e.relL2, tolerance: tol, problem: nil)
         }
+    }
+}
+
+/// How far `got` is from `want` (same element count), by the parity rule: the largest absolute
+/// difference and the relative L2 error ‖got − want‖ / ‖want‖ (the absolute one when want is 0).
+public struct ParityError {
+    public let maxAbs: Double, relL2: Double
+
+    public init(_ got: Tensor, _ want: Tensor) {
+        let g = got.toArray(), w = want.toArray()
+        var maxAbs = 0.0, num = 0.0, den = 0.0
+        for i in 0..<g.count {
+            let d = Double(g[i]) - Double(w[i])
+            if d.isNaN { maxAbs = .nan; break }
+            maxAbs = max(maxAbs, abs(d))
+            num += d * d
+            den += Double(w[i]) * Double(w[i])
+        }
+        self.maxAbs = maxAbs
+        relL2 = den > 0 ? (num / den).squareRoot() : num.squareRoot()
     }
 }
