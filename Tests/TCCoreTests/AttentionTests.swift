@@ -22,6 +22,11 @@ struct AttentionCase: CustomTestStringConvertible, Sendable {
     AttentionCase(b: 2, kvBatch: 2, lq: 70, lk: 300, heads: 3, d: 8, dv: 8, chunk: 32),
     AttentionCase(b: 1, kvBatch: 1, lq: 129, lk: 777, heads: 2, d: 16, dv: 5, chunk: 256),
     AttentionCase(b: 3, kvBatch: 1, lq: 40, lk: 513, heads: 2, d: 8, dv: 8, chunk: 16),
+    // Value widths of 64k on AVX-512: the key-blocked kernel (running max and sum), with partial
+    // query blocks, a partial key block and strip, and an odd head width.
+    AttentionCase(b: 2, kvBatch: 1, lq: 437, lk: 1000, heads: 2, d: 40, dv: 64, chunk: 256),
+    AttentionCase(b: 1, kvBatch: 1, lq: 50, lk: 300, heads: 1, d: 64, dv: 128, chunk: 256),
+    AttentionCase(b: 2, kvBatch: 2, lq: 7, lk: 2561, heads: 3, d: 64, dv: 64, chunk: 256),
 ])
 func attentionMatchesDefinition(_ c: AttentionCase) {
     let q = randomTensor([c.b, c.lq, c.heads * c.d], seed: 40, range: -2...2)
@@ -31,6 +36,17 @@ func attentionMatchesDefinition(_ c: AttentionCase) {
     let got = attention(q: q, k: k, v: v, heads: c.heads, scale: scale, chunk: c.chunk)
     let want = naiveAttention(Dense(q), Dense(k), Dense(v), heads: c.heads, scale: Double(scale))
     #expect(relativeError(got, want) < 2e-6)
+}
+
+/// The key-blocked kernel and the score-matrix path agree to float rounding on a Fusion-like shape
+/// (each is within 2e-6 of the float64 definition; they round differently).
+@Test func keyBlockedAttentionMatchesScoreMatrixPath() {
+    let q = randomTensor([1, 300, 128], seed: 46, range: -3...3)
+    let k = randomTensor([1, 2048, 128], seed: 47, range: -3...3)
+    let v = randomTensor([1, 2048, 128], seed: 48)
+    let a = attention(q: q, k: k, v: v, heads: 2, scale: 0.125)
+    let b = attention(q: q, k: k, v: v, heads: 2, scale: 0.125, method: .scoreMatrix)
+    #expect(relativeError(a, Dense(b)) < 4e-6)
 }
 
 @Test func attentionTakesStridedAndHalfInputs() {

@@ -65,6 +65,17 @@ void tck_small_attention_generic(const float *q, ptrdiff_t ldq, const float *k, 
                                  ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t lk, ptrdiff_t d,
                                  ptrdiff_t dv, float scale);
 
+/// Attention over long key sequences without the score matrix (flashattention.c): key blocks with a
+/// running row max and sum, AVX-512. kᵀ is packed first by `tck_flash_pack_keys` into
+/// `tck_flash_packed_keys_count(lk, d)` floats (strips of 32 keys, zero-padded). One head, single-
+/// threaded: o[i] = softmax(q[i]·kᵀ·scale)·v for lq query rows. Returns 0 without touching `o` when
+/// the CPU lacks AVX-512 or dv is not a multiple of 64 (`tck_flash_attention_supported`).
+ptrdiff_t tck_flash_packed_keys_count(ptrdiff_t lk, ptrdiff_t d);
+void tck_flash_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t lk, ptrdiff_t d, float *kt);
+int tck_flash_attention_supported(ptrdiff_t dv);
+int tck_flash_attention(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk, const float *v, ptrdiff_t ldv,
+                        float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv, float scale);
+
 /// Compute precision of large matrix products: a per-thread scope (0 = none) over a process-wide
 /// default (initially from the environment variable TCGRAPH_PRECISION = f32 | bf16).
 enum { TCK_PRECISION_F32 = 1, TCK_PRECISION_BF16 = 2 };

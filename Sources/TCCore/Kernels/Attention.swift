@@ -9,13 +9,24 @@ import Foundation
 /// c in head c / D (einops `b n (h d) -> (b h) n d`). Returns (B, Lq, H·D). Keys and values may be
 /// shared across the batch by passing a batch of 1.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
-                      chunk: Int = 256) -> Tensor {
+                      chunk: Int = 256, method: AttentionMethod = .automatic) -> Tensor {
     OpProfile.measure(.attention, flops: 2 * Double(q.dim(0) * q.dim(1)) * Double(k.dim(1)) * Double(q.dim(2) + v.dim(2))) {
-        attentionKernel(q: q, k: k, v: v, heads: heads, scale: scale, chunk: chunk)
+        attentionKernel(q: q, k: k, v: v, heads: heads, scale: scale, chunk: chunk, method: method)
     }
 }
 
-private func attentionKernel(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, chunk: Int) -> Tensor {
+/// How attention over more than `smallAttentionKeys` keys is computed.
+public enum AttentionMethod: Sendable {
+    /// The key-blocked kernel where the CPU and head width allow it (AVX-512, value heads of 64k
+    /// floats, float32 compute), else score-matrix blocks; TCGRAPH_ATTENTION=scores forces the
+    /// latter (benchmarks).
+    case automatic
+    /// Blocks of query rows against all keys: q·kᵀ, exp and ·v as three passes over a score block.
+    case scoreMatrix
+}
+
+private func attentionKernel(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, chunk: Int,
+                             method: AttentionMethod) -> Tensor {
     let qc = q.float32(), kc = k.float32(), vc = v.float32()
     let b = qc.dim(0), lq = qc.dim(1), inner = qc.dim(2)
     let lk = kc.dim(1)
@@ -29,6 +40,12 @@ private func attentionKernel(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale:
 
     if lk <= smallAttentionKeys {
         smallAttention(qc, kc, vc, out, heads: heads, d: d, dv: dv, scale: scale, shared: kvShared)
+        return out
+    }
+    // Under bf16 compute the score-matrix path's GEMMs run in bfloat16 (ComputePrecision).
+    if method == .automatic && keyBlockedAllowed && tck_flash_attention_supported(dv) != 0
+        && tck_precision_current() != Int32(TCK_PRECISION_BF16) {
+        keyBlockedAttention(qc, kc, vc, out, heads: heads, d: d, dv: dv, scale: scale, shared: kvShared)
         return out
     }
     // Score blocks of about 4 M floats: long key sequences (the decoder fusion's 20480) get fewer rows.
@@ -88,6 +105,37 @@ private func smallAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor
                 tck_small_attention(qp + (bi * lq + i0) * inner + h * d, inner, kp + kb * lk * inner + h * d, inner,
                                     vp + kb * lk * vInner + h * dv, vInner, op + (bi * lq + i0) * vInner + h * dv,
                                     vInner, rows, lk, d, dv, scale)
+            }
+        }
+    }
+}
+
+private let keyBlockedAllowed = ProcessInfo.processInfo.environment["TCGRAPH_ATTENTION"] != "scores"
+
+/// Long key sequences (the decoder's Fusion: 20480 keys; the UNet's spatial self-attention: 2560)
+/// on AVX-512: the key-blocked kernel, single-threaded per job and parallel over (batch, head,
+/// block of queries), so no score matrix is ever written to memory. kᵀ is packed once per head.
+private func keyBlockedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor, heads: Int, d: Int,
+                                 dv: Int, scale: Float, shared: Bool) {
+    let b = q.dim(0), lq = q.dim(1), lk = k.dim(1), kb = k.dim(0)
+    let inner = q.dim(2), vInner = v.dim(2)
+    let packed = tck_flash_packed_keys_count(lk, d)
+    let kt = Tensor(empty: [kb * heads * packed])
+    let qp = q.f32, kp = k.f32, vp = v.f32, op = out.f32, ktp = kt.f32
+    let rows = 384
+    let blocks = (lq + rows - 1) / rows
+    withExtendedLifetime((q, k, v, kt)) {
+        parallelFor(kb * heads) { j in
+            tck_flash_pack_keys(kp + (j / heads) * lk * inner + (j % heads) * d, inner, lk, d, ktp + j * packed)
+        }
+        parallelChunks(b * heads * blocks, minChunk: 1) { jobs in
+            for job in jobs {
+                let bh = job / blocks, i0 = (job % blocks) * rows
+                let bi = bh / heads, h = bh % heads
+                let kbi = shared ? 0 : bi
+                _ = tck_flash_attention(qp + (bi * lq + i0) * inner + h * d, inner, ktp + (kbi * heads + h) * packed, lk,
+                                        vp + kbi * lk * vInner + h * dv, vInner, op + (bi * lq + i0) * vInner + h * dv,
+                                        vInner, min(rows, lq - i0), d, dv, scale)
             }
         }
     }
