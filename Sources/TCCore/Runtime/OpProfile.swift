@@ -48,7 +48,7 @@ public enum OpProfile {
     }
 
     @inline(__always)
-    static func measure<T>(_ op: Op, flops f: @autoclosure () -> Double = 0, _ body: () throws -> T) rethrows -> T {
+    public static func measure<T>(_ op: Op, flops f: @autoclosure () -> Double = 0, _ body: () throws -> T) rethrows -> T {
         guard let owner, pthread_equal(owner, pthread_self()) != 0, depth == 0 else { return try body() }
         depth += 1
         let t0 = DispatchTime.now().uptimeNanoseconds

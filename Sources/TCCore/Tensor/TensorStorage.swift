@@ -89,11 +89,17 @@ public final class MemoryStats: @unchecked Sendable {
 /// Freed large tensor blocks kept for reuse, by size (rounded up to 2 MiB). Bounded by
 /// `TCGRAPH_BLOCK_CACHE_MB` (default 1024; 0 disables); `trim()` returns everything to the system,
 /// e.g. between pipeline stages with different shapes.
+///
+/// The least recently freed blocks go first, and a request the cache cannot serve first returns
+/// cached blocks of at least its size to the system: a miss means the working set has moved on
+/// (the next decoder level, a clip-wide tensor), so mapping new memory next to stale blocks would
+/// only add their size to the peak resident memory.
 public final class BlockCache: @unchecked Sendable {
     public static let shared = BlockCache()
     static let threshold = 4 << 20
     private let lock = NSLock()
-    private var blocks: [Int: [UnsafeMutableRawPointer]] = [:]
+    /// Oldest first.
+    private var blocks: [(size: Int, pointer: UnsafeMutableRawPointer)] = []
     private var cached = 0
     public let limit: Int
 
@@ -107,34 +113,53 @@ public final class BlockCache: @unchecked Sendable {
     /// Bytes held for reuse.
     public var cachedBytes: Int { lock.lock(); defer { lock.unlock() }; return cached }
 
+    /// A cached block of exactly `size` bytes, the most recently freed; on a miss, releases the
+    /// oldest cached blocks until `size` bytes have gone back to the system.
     func take(_ size: Int) -> UnsafeMutableRawPointer? {
         lock.lock()
-        defer { lock.unlock() }
-        guard let p = blocks[size]?.popLast() else { return nil }
-        cached -= size
-        return p
+        if let i = blocks.lastIndex(where: { $0.size == size }) {
+            let p = blocks.remove(at: i).pointer
+            cached -= size
+            lock.unlock()
+            return p
+        }
+        let released = evict(atLeast: size)
+        lock.unlock()
+        for b in released { TensorStorage.freeHuge(b.pointer, b.size) }
+        return nil
     }
 
     func give(_ p: UnsafeMutableRawPointer, size: Int) {
+        guard size <= limit else { return TensorStorage.freeHuge(p, size) }
         lock.lock()
-        if cached + size <= limit {
-            blocks[size, default: []].append(p)
-            cached += size
-            lock.unlock()
-            return
-        }
+        blocks.append((size, p))
+        cached += size
+        let released = evict(atLeast: cached - limit)
         lock.unlock()
-        TensorStorage.freeHuge(p, size)
+        for b in released { TensorStorage.freeHuge(b.pointer, b.size) }
+    }
+
+    /// Removes the oldest blocks totalling at least `bytes` (all of them if fewer); caller holds the lock.
+    private func evict(atLeast bytes: Int) -> [(size: Int, pointer: UnsafeMutableRawPointer)] {
+        var n = 0, freed = 0
+        while n < blocks.count && freed < bytes {
+            freed += blocks[n].size
+            n += 1
+        }
+        let released = Array(blocks.prefix(n))
+        blocks.removeFirst(n)
+        cached -= freed
+        return released
     }
 
     /// Frees every cached block and hands malloc's free heap pages back to the system.
     public func trim() {
         lock.lock()
         let all = blocks
-        blocks = [:]
+        blocks = []
         cached = 0
         lock.unlock()
-        for (size, ps) in all { for p in ps { TensorStorage.freeHuge(p, size) } }
+        for b in all { TensorStorage.freeHuge(b.pointer, b.size) }
         tck_trim_heap()
     }
 }

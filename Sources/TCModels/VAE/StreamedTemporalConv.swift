@@ -1,3 +1,4 @@
+import CTCKernels
 import Foundation
 import TCCore
 
@@ -9,12 +10,19 @@ import TCCore
 /// one clip of memory instead of three.
 func streamedNormalizedTemporalConv(_ x: Tensor, norm: GroupNorm, conv: TemporalConv, frames t: Int,
                                     inPlace: Bool) -> Tensor {
+    // Profiled as a temporal conv (its GEMMs, the statistics and the normalisation together).
+    OpProfile.measure(.temporalConv, flops: 2 * Double(x.count) * Double(conv.weight.count) / Double(max(x.dim(1), 1))) {
+        streamedKernel(x, norm: norm, conv: conv, frames: t, inPlace: inPlace)
+    }
+}
+
+private func streamedKernel(_ x: Tensor, norm: GroupNorm, conv: TemporalConv, frames t: Int, inPlace: Bool) -> Tensor {
     let src = x.float32()
     let nt = src.dim(0), c = src.dim(1), hw = src.count / max(nt * c, 1)
     let w = conv.weight.float32()
     let o = w.dim(0), kt = w.dim(2), pad = kt / 2
     precondition(w.dim(1) == c && (!inPlace || o == c) && nt % t == 0, "streamed temporal conv: \(x.shape) with \(conv.weight.shape)")
-    let (scale, shift) = clipGroupNormAffine(src, norm: norm, frames: t)
+    let stats = ClipGroupNorm(src, norm: norm, frames: t)
     // One contiguous (O, C) matrix per temporal tap.
     let taps = Tensor(empty: [kt, o, c])
     for k in 0..<kt {
@@ -29,8 +37,7 @@ func streamedNormalizedTemporalConv(_ x: Tensor, norm: GroupNorm, conv: Temporal
             // Normalise every input frame this output needs that is not in the ring yet.
             while ready < min(f + pad, t - 1) {
                 ready += 1
-                normalizeFrame(src.f32 + (v * t + ready) * c * hw, into: ring.f32 + (ready % kt) * c * hw,
-                               scale: scale.f32 + v * c, shift: shift.f32 + v * c, channels: c, size: hw)
+                stats.normalize(src.f32 + (v * t + ready) * c * hw, into: ring.f32 + (ready % kt) * c * hw, video: v, size: hw)
             }
             let dst = out.f32 + (v * t + f) * o * hw
             var first = true
@@ -55,56 +62,47 @@ func streamedNormalizedTemporalConv(_ x: Tensor, norm: GroupNorm, conv: Temporal
     return out
 }
 
-/// Per video and channel, the affine map y = x·scale + shift of GroupNorm with statistics over the
-/// group's channels × `frames` frames × positions (biased variance, float64 accumulation, two passes).
-private func clipGroupNormAffine(_ x: Tensor, norm: GroupNorm, frames t: Int) -> (scale: Tensor, shift: Tensor) {
-    let nt = x.dim(0), c = x.dim(1), hw = x.count / max(nt * c, 1)
-    let groups = norm.groups, cpg = c / groups, videos = nt / t
-    let gamma = norm.weight.float32(), beta = norm.bias.float32()
-    let scale = Tensor(empty: [videos, c]), shift = Tensor(empty: [videos, c])
-    let xs = x.f32, gp = gamma.f32, bp = beta.f32, sp = scale.f32, hp = shift.f32
-    let eps = Double(norm.eps)
-    parallelFor(videos * groups) { job in
-        let v = job / groups, g = job % groups
-        let n = Double(t * cpg * hw)
-        var sum = 0.0
-        for f in 0..<t {
-            let base = xs + ((v * t + f) * c + g * cpg) * hw
-            var s: Float = 0
-            for i in 0..<(cpg * hw) {
-                s += base[i]
-                if i & 1023 == 1023 { sum += Double(s); s = 0 }
+/// Per video and channel, GroupNorm as y = (x − mean)·scale + shift with statistics over the group's
+/// channels × `frames` frames × positions (biased variance, float64 sums, two passes: as `groupNorm`).
+/// The mean is a float pair (hi, lo) as there, so x − hi is exact near the mean.
+private struct ClipGroupNorm {
+    let meanHi: Tensor, meanLo: Tensor, scale: Tensor, shift: Tensor
+
+    init(_ x: Tensor, norm: GroupNorm, frames t: Int) {
+        let nt = x.dim(0), c = x.dim(1), hw = x.count / max(nt * c, 1)
+        let groups = norm.groups, cpg = c / groups, videos = nt / t
+        let gamma = norm.weight.float32(), beta = norm.bias.float32()
+        meanHi = Tensor(empty: [videos, c]); meanLo = Tensor(empty: [videos, c])
+        scale = Tensor(empty: [videos, c]); shift = Tensor(empty: [videos, c])
+        let xs = x.f32, gp = gamma.f32, bp = beta.f32
+        let mh = meanHi.f32, ml = meanLo.f32, sp = scale.f32, hp = shift.f32
+        let eps = Double(norm.eps)
+        parallelFor(videos * groups) { job in
+            let v = job / groups, g = job % groups
+            let n = Double(t * cpg * hw)
+            func base(_ f: Int) -> UnsafeMutablePointer<Float> { xs + ((v * t + f) * c + g * cpg) * hw }
+            var sum = 0.0
+            for f in 0..<t { sum += tck_sum(base(f), cpg * hw) }
+            let mean = sum / n
+            var sq = 0.0
+            for f in 0..<t { sq += tck_sum_sq_dev(base(f), cpg * hw, mean) }
+            let rstd = Float(1 / (sq / n + eps).squareRoot())
+            let hi = Float(mean), lo = Float(mean - Double(hi))
+            for ch in (g * cpg)..<((g + 1) * cpg) {
+                mh[v * c + ch] = hi
+                ml[v * c + ch] = lo
+                sp[v * c + ch] = rstd * gp[ch]
+                hp[v * c + ch] = bp[ch]
             }
-            sum += Double(s)
-        }
-        let mean = sum / n
-        let m = Float(mean)
-        var sq = 0.0
-        for f in 0..<t {
-            let base = xs + ((v * t + f) * c + g * cpg) * hw
-            var s: Float = 0
-            for i in 0..<(cpg * hw) {
-                let d = base[i] - m
-                s += d * d
-                if i & 1023 == 1023 { sq += Double(s); s = 0 }
-            }
-            sq += Double(s)
-        }
-        let rstd = Float(1 / (sq / n + eps).squareRoot())
-        for ch in (g * cpg)..<((g + 1) * cpg) {
-            let sc = rstd * gp[ch]
-            sp[v * c + ch] = sc
-            hp[v * c + ch] = bp[ch] - m * sc
         }
     }
-    return (scale, shift)
-}
 
-private func normalizeFrame(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>,
-                            shift: UnsafePointer<Float>, channels c: Int, size hw: Int) {
-    parallelFor(c) { ch in
-        let xi = x + ch * hw, yo = y + ch * hw
-        let sc = scale[ch], sh = shift[ch]
-        for i in 0..<hw { yo[i] = silu(xi[i] * sc + sh) }
+    /// SiLU(GroupNorm(x)) of frame `f` of video `v` (C × hw floats) into `y`.
+    func normalize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, video v: Int, size hw: Int) {
+        let c = scale.dim(1)
+        let mh = meanHi.f32 + v * c, ml = meanLo.f32 + v * c, sp = scale.f32 + v * c, hp = shift.f32 + v * c
+        parallelFor(c) { ch in
+            tck_norm_apply(x + ch * hw, y + ch * hw, hw, mh[ch], ml[ch], sp[ch], hp[ch], 1)
+        }
     }
 }
