@@ -70,7 +70,7 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
 @Test(arguments: [(3, 1), (1, 0), (5, 2), (7, 3)])
 func temporalConvMatchesDirectLoops(kt: Int, pad: Int) {
     // Small frames are convolved as one GEMM per tap; 1056-pixel frames frame by frame.
-    for (b, t, h, w) in [(2, 5, 3, 7), (1, 16, 3, 7), (3, 1, 3, 7), (2, 3, 32, 33)] {
+    for (b, t, h, w) in [(2, 5, 3, 7), (1, 16, 3, 7), (3, 1, 3, 7), (2, 3, 32, 33), (1, 9, 32, 33)] {
         let x = randomTensor([b * t, 6, h, w], seed: UInt64(kt * 10 + t))
         let w = randomTensor([4, 6, kt, 1, 1], seed: 11)
         let bias = randomTensor([4], seed: 12)

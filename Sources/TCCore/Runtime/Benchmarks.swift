@@ -133,6 +133,16 @@ public enum KernelBenchmarks {
                 let x = rand([t, 1280, 5, 8], 1), wt = rand([1280, 1280, 3, 3], 2), b = rand([1280], 3)
                 return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
             },
+            KernelBenchmark(name: "conv3x3_decoder", shape: "128→128, 3×3, 2×320×512 (decoder level 0)",
+                            flops: 2 * Double(2 * 163_840 * 128 * 128 * 9), bytes: floats(4 * 128 * 163_840 + 128 * 128 * 9)) {
+                let x = rand([2, 128, 320, 512], 1), wt = rand([128, 128, 3, 3], 2), b = rand([128], 3)
+                return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
+            },
+            KernelBenchmark(name: "conv3x3_decoder_l1", shape: "256→256, 3×3, 2×160×256 (decoder level 1)",
+                            flops: 2 * Double(2 * 40_960 * 256 * 256 * 9), bytes: floats(4 * 256 * 40_960 + 256 * 256 * 9)) {
+                let x = rand([2, 256, 160, 256], 1), wt = rand([256, 256, 3, 3], 2), b = rand([256], 3)
+                return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
+            },
             KernelBenchmark(name: "conv3x3_down", shape: "320→320, 3×3 stride 2, \(t)×\(h)×\(w)",
                             flops: 2 * Double(t * (hw / 4) * 320 * 320 * 9),
                             bytes: floats(t * 320 * hw + t * 320 * hw / 4 + 320 * 320 * 9)) {
@@ -153,6 +163,11 @@ public enum KernelBenchmarks {
                             flops: 2 * Double(t * 160 * 1280 * 1280 * 3), bytes: floats(2 * t * 1280 * 160 + 1280 * 1280 * 3)) {
                 let x = rand([t, 1280, 10, 16], 1), wt = rand([1280, 1280, 3, 1, 1], 2), b = rand([1280], 3)
                 return { _ = temporalConv(x, weight: wt, bias: b, frames: t, pad: 1) }
+            },
+            KernelBenchmark(name: "temporal_conv_decoder", shape: "128→128, k=3 in time, 4×320×512 (decoder level 0)",
+                            flops: 2 * Double(4 * 163_840 * 128 * 128 * 3), bytes: floats(8 * 128 * 163_840 + 128 * 128 * 3)) {
+                let x = rand([4, 128, 320, 512], 1), wt = rand([128, 128, 3, 1, 1], 2), b = rand([128], 3)
+                return { _ = temporalConv(x, weight: wt, bias: b, frames: 4, pad: 1) }
             },
             KernelBenchmark(name: "linear_geglu", shape: "\(t * hw)×320 → 2560",
                             flops: 2 * Double(t * hw * 320 * 2560), bytes: floats(t * hw * (320 + 2560) + 2560 * 320)) {

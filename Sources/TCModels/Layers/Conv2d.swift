@@ -29,6 +29,15 @@ public struct Conv2d {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    /// self(x.upsampleNearest2x()), the Upsample blocks' op; a 3×3 "same" conv is computed at x's
+    /// resolution (`conv2dNearestUpsampled2x`: 4/9 of the multiply-adds).
+    public func afterNearestUpsample2x(_ x: Tensor) -> Tensor {
+        guard weight.dim(2) == 3, weight.dim(3) == 3, stride == 1, padding == .same(1) else {
+            return self(x.upsampleNearest2x())
+        }
+        return conv2dNearestUpsampled2x(x, weight: weight, bias: bias)
+    }
 }
 
 /// A Conv3d with kernel (k, 1, 1) and padding (k/2, 0, 0): a convolution along time only

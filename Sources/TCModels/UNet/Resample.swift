@@ -19,7 +19,7 @@ public struct Upsample {
         conv = try Conv2d(w, "\(key).conv", in: channels, out: outChannels ?? channels, kernel: 3)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x.upsampleNearest2x()) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { conv.afterNearestUpsample2x(x) }
 }
 
 /// `time_embed` / `fps_embedding`: sinusoid (cos first, spec §4.4) → Linear → SiLU → Linear.

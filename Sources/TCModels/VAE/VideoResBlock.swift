@@ -22,7 +22,7 @@ struct VideoResBlock {
     /// level's output and each frame is upsampled (nearest ×2, then that conv) just before the
     /// spatial block, so the upsampled clip (2.7 GB at 320×512) never exists as a whole.
     func callAsFunction(_ x: consuming Tensor, frames: Int, upsample: Conv2d? = nil) -> Tensor {
-        let y = framewise(x) { f in spatial(upsample.map { $0(f.upsampleNearest2x()) } ?? f) }
+        let y = framewise(x) { f in spatial(upsample.map { $0.afterNearestUpsample2x(f) } ?? f) }
         _ = consume x
         // GroupNorm + SiLU + temporal conv, streamed: the second writes over its input.
         var u = streamedNormalizedTemporalConv(y, norm: inNorm, conv: inConv, frames: frames, inPlace: false)
