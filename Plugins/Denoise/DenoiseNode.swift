@@ -29,10 +29,14 @@ enum DenoiseNode {
             .int("fs", min: 1, max: 100, doc: "Frame-rate conditioning, smaller = larger motion, 5–30 (default: the model's, 10 for ToonCrafter)."),
             .int("seed", default: 123, min: 0, max: Int(Int32.max), doc: "Seed of the initial noise and the per-step noise."),
             .choice("solver", InterpolationSampling.Solver.allCases.map(\.rawValue), default: "ddim", doc: "Sampler."),
-        ] + DenoiseSketch.params,
+        ] + DenoiseSketch.params + [NodePrecision.param],
         run: run)
 
     static func run(_ ctx: NodeContext) throws {
+        try NodePrecision.run(ctx) { try compute(ctx) }
+    }
+
+    private static func compute(_ ctx: NodeContext) throws {
         let input = try ctx.requiredInput("cond")
         let cond = try InterpolationBundles.readCond(input, port: "cond")
         guard let path = cond.meta["model"] else {

@@ -26,10 +26,15 @@ enum DetailDecodeNode {
         params: [
             .string("model", default: "auto", doc: "Model: auto (the one in the references' metadata), or as Encode's model parameter."),
             .bool("middle_redecode", default: true, doc: "Re-decode the two middle frames as the reference does."),
+            NodePrecision.param,
         ],
         run: run)
 
     static func run(_ ctx: NodeContext) throws {
+        try NodePrecision.run(ctx) { try compute(ctx) }
+    }
+
+    private static func compute(_ ctx: NodeContext) throws {
         let latentIn = try ctx.requiredInput("latents"), refsIn = try ctx.requiredInput("refs")
         let latents = try InterpolationBundles.readLatents(latentIn, port: "latents")
         let refs = try InterpolationBundles.readRefs(refsIn, port: "refs")

@@ -40,6 +40,7 @@ enum EncodeNode {
             .int("seed", default: 123, min: 0, max: Int(Int32.max), doc: "Seed of the VAE posterior sample of the keyframe latents."),
             .int("width", default: 0, min: 0, max: 8192, doc: "Frame width (0: the model's, 512 for ToonCrafter)."),
             .int("height", default: 0, min: 0, max: 8192, doc: "Frame height (0: the model's, 320 for ToonCrafter)."),
+            NodePrecision.param,
         ],
         run: run)
 
@@ -48,6 +49,10 @@ enum EncodeNode {
     static let lock = NSLock()
 
     static func run(_ ctx: NodeContext) throws {
+        try NodePrecision.run(ctx) { try compute(ctx) }
+    }
+
+    private static func compute(_ ctx: NodeContext) throws {
         let firstIn = try ctx.requiredInput("first"), lastIn = try ctx.requiredInput("last")
         let firstImage = try keyframe(firstIn, port: "first"), lastImage = try keyframe(lastIn, port: "last")
         let opened = try ModelResolution.open(ctx, ModelChoice(try ctx.string("model")), withCLIP: true)

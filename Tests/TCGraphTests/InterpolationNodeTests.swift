@@ -83,6 +83,26 @@ final class InterpolationNodeTests: XCTestCase {
         XCTAssertEqual(try frames("fit: pad", "steps: 2, solver: dpmpp2m", "middle_redecode: false").shape, [16, 64, 128, 3])
     }
 
+    /// `precision: f32` is the default path bit for bit; bf16 (where the CPU has it) stays close to
+    /// it without being equal; an unknown precision is refused before anything runs.
+    func testPrecisionPerNode() throws {
+        let (a, b) = try keyframes((128, 64), (128, 64))
+        func frames(_ denoise: String, _ decode: String = "") throws -> [Float] {
+            try XCTUnwrap(run(graph(first: a, last: b, denoise: denoise, decode: decode)).outputs["video"]?[0]["images"]).toArray()
+        }
+        let reference = try frames("steps: 2")
+        XCTAssertEqual(try frames("steps: 2, precision: f32", "precision: f32"), reference)
+        if ComputePrecision.bf16Available {
+            let bf16 = try frames("steps: 2, precision: bf16")
+            XCTAssertNotEqual(bf16, reference)
+            let mean = zip(bf16, reference).map { abs($0 - $1) }.reduce(0, +) / Float(reference.count)
+            XCTAssertLessThan(mean, 0.05)
+        }
+        XCTAssertThrowsError(try run(graph(first: a, last: b, denoise: "steps: 2, precision: f64"))) { e in
+            XCTAssertTrue("\(e)".contains("node 'lat': parameter 'precision' expects one of auto|f32|bf16, got 'f64'"), "\(e)")
+        }
+    }
+
     func testWrongInputsAreRefusedBeforeCompute() throws {
         let (a, b) = try keyframes((128, 64), (128, 64))
         let dir = Fixture.tempDir("seq")
