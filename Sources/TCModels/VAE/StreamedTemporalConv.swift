@@ -66,16 +66,19 @@ private func streamedKernel(_ x: Tensor, norm: GroupNorm, conv: TemporalConv, fr
 /// channels × `frames` frames × positions (biased variance, float64 sums, two passes: as `groupNorm`).
 /// The mean is a float pair (hi, lo) as there, so x − hi is exact near the mean.
 private struct ClipGroupNorm {
-    let meanHi: Tensor, meanLo: Tensor, scale: Tensor, shift: Tensor
+    let meanHi: Tensor, meanLo: Tensor, scale: Tensor
+    /// β, the same for every video.
+    let shift: Tensor
 
     init(_ x: Tensor, norm: GroupNorm, frames t: Int) {
         let nt = x.dim(0), c = x.dim(1), hw = x.count / max(nt * c, 1)
         let groups = norm.groups, cpg = c / groups, videos = nt / t
-        let gamma = norm.weight.float32(), beta = norm.bias.float32()
+        let gamma = norm.weight.float32()
+        shift = norm.bias.float32()
         meanHi = Tensor(empty: [videos, c]); meanLo = Tensor(empty: [videos, c])
-        scale = Tensor(empty: [videos, c]); shift = Tensor(empty: [videos, c])
-        let xs = x.f32, gp = gamma.f32, bp = beta.f32
-        let mh = meanHi.f32, ml = meanLo.f32, sp = scale.f32, hp = shift.f32
+        scale = Tensor(empty: [videos, c])
+        let xs = x.f32, gp = gamma.f32
+        let mh = meanHi.f32, ml = meanLo.f32, sp = scale.f32
         let eps = Double(norm.eps)
         parallelFor(videos * groups) { job in
             let v = job / groups, g = job % groups
@@ -92,7 +95,6 @@ private struct ClipGroupNorm {
                 mh[v * c + ch] = hi
                 ml[v * c + ch] = lo
                 sp[v * c + ch] = rstd * gp[ch]
-                hp[v * c + ch] = bp[ch]
             }
         }
     }
@@ -100,7 +102,7 @@ private struct ClipGroupNorm {
     /// SiLU(GroupNorm(x)) of frame `f` of video `v` (C × hw floats) into `y`.
     func normalize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, video v: Int, size hw: Int) {
         let c = scale.dim(1)
-        let mh = meanHi.f32 + v * c, ml = meanLo.f32 + v * c, sp = scale.f32 + v * c, hp = shift.f32 + v * c
+        let mh = meanHi.f32 + v * c, ml = meanLo.f32 + v * c, sp = scale.f32 + v * c, hp = shift.f32
         parallelFor(c) { ch in
             tck_norm_apply(x + ch * hw, y + ch * hw, hw, mh[ch], ml[ch], sp[ch], hp[ch], 1)
         }
