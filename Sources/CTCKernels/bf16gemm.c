@@ -190,6 +190,12 @@ TCK_BF16 static void gemm_bf16(int transA, int transB, ptrdiff_t m, ptrdiff_t n,
 
 int tck_gemm_bf16(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
                   ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+    if (tck_gemm_bf16_amx(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return 1;
+    return tck_gemm_bf16_avx512(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int tck_gemm_bf16_avx512(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                         ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
 #if defined(__x86_64__)
     if (!tck_has_bf16()) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;

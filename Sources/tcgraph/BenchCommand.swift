@@ -67,7 +67,7 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print("threads \(Threading.threads), load average \(load) (timings need a quiet machine)")
                 print("sgemm peak: \(String(format: "%.1f", peak.gflopsPerSecond)) GFLOP/s (\(peak.shape), "
-                      + "\(String(format: "%.1f", peak.flops / peak.cpuSeconds / 1e9)) per CPU-second; OpenBLAS \(openBLASCoreName()))")
+                      + "\(String(format: "%.1f", peak.flops / peak.cpuSeconds / 1e9)) per CPU-second; OpenBLAS \(openBLASCoreName()); bf16 rows on \(ComputePrecision.bf16Kernel))")
                 print(pad("kernel", 20) + pad("shape", 58) + lpad("ms", 9) + lpad("cpu ms", 9) + lpad("GFLOP/s", 9)
                       + lpad("of peak", 8) + lpad("GB/s", 7) + lpad("work MB", 9))
             }

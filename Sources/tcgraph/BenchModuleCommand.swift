@@ -103,7 +103,7 @@ enum ModuleBench {
             var fields: [String: Any] = [
                 "module": r.module, "implementation": "tcgraph", "threads": Threading.threads, "shapes": r.shapes,
                 "size": o.size, "dtype": o.dtype, "openblas_core": openBLASCoreName(),
-                "seconds": r.best, "cold_seconds": r.cold, "run_seconds": r.times, "runs": r.times.count,
+                "bf16_kernel": ComputePrecision.bf16Kernel, "seconds": r.best, "cold_seconds": r.cold, "run_seconds": r.times, "runs": r.times.count,
                 "setup_seconds": r.setup, "flops": r.flops, "gflops_per_s": rate, "peak_fraction": rate / peak.gflopsPerSecond,
                 "sgemm_peak_gflops_per_s": peak.gflopsPerSecond, "peak_rss_bytes": rss,
                 "peak_tensor_bytes": MemoryStats.shared.peakBytes,
@@ -113,7 +113,8 @@ enum ModuleBench {
             printJSON(fields)
             return
         }
-        print("\(r.module): \(r.shapes), \(o.dtype) weights (\(o.size) size), threads \(Threading.threads), OpenBLAS \(openBLASCoreName())")
+        print("\(r.module): \(r.shapes), \(o.dtype) weights (\(o.size) size), threads \(Threading.threads), OpenBLAS \(openBLASCoreName())"
+              + (o.dtype == "bf16" ? ", bf16 products on \(ComputePrecision.bf16Kernel)" : ""))
         print(String(format: "  sgemm peak %.1f GFLOP/s; weights made in %.1f s (not timed)", peak.gflopsPerSecond, r.setup))
         let runs = r.times.isEmpty ? "" : " (best of \(r.times.count): " + r.times.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")"
         print(String(format: "  %.2f s%@, cold %.2f s", r.best, runs, r.cold))

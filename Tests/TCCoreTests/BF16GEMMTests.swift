@@ -9,13 +9,32 @@ private func bf16(_ x: Float) -> Double {
     return Double(Float(bitPattern: (u &+ 0x7FFF &+ ((u >> 16) & 1)) & 0xFFFF_0000))
 }
 
+/// The two single-threaded bf16 kernels behind `BF16GEMM`.
+enum BF16Kernel: String, CaseIterable, Sendable {
+    case avx512, amx
+
+    var available: Bool { self == .amx ? ComputePrecision.amxAvailable : ComputePrecision.bf16Available }
+
+    func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
+              _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>,
+              _ ldc: Int) -> Bool {
+        let ta: Int32 = transA ? 1 : 0, tb: Int32 = transB ? 1 : 0
+        switch self {
+        case .avx512: return tck_gemm_bf16_avx512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0
+        case .amx: return tck_gemm_bf16_amx(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0
+        }
+    }
+}
+
 private struct Case: CustomStringConvertible, Sendable {
     let m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float
     var description: String { "\(m)×\(n)×\(k) tA \(transA) tB \(transB) α \(alpha) β \(beta)" }
 }
 
-// Edges of the 14×32 register tile, of the 384-deep k blocks (odd k: a half pair), the 168-row and
-// 3072-column cache blocks, both transposes, alpha/beta with beta 0 over NaNs (C must not be read).
+// AVX-512: edges of the 14×32 register tile, of the 384-deep k blocks (odd k: a half pair), the
+// 168-row and 3072-column cache blocks. AMX: edges of the 32×32 tile block and the 32-deep step,
+// the 512-deep, 256-row and 1024-column cache blocks, whole blocks that accumulate in place (α 1,
+// β 0 or 1). Both transposes, alpha/beta with beta 0 over NaNs (C must not be read).
 private let cases: [Case] = [
     Case(m: 1, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0),
     Case(m: 13, n: 17, k: 9, transA: false, transB: false, alpha: 0.5, beta: -2),
@@ -26,18 +45,27 @@ private let cases: [Case] = [
     Case(m: 100, n: 16, k: 769, transA: true, transB: false, alpha: 0.125, beta: 1),
     Case(m: 29, n: 3100, k: 64, transA: false, transB: true, alpha: 1, beta: 0),
     Case(m: 200, n: 65, k: 800, transA: true, transB: true, alpha: -0.5, beta: 3),
+    Case(m: 64, n: 96, k: 1056, transA: false, transB: false, alpha: 1, beta: 1),
+    Case(m: 96, n: 64, k: 544, transA: false, transB: true, alpha: 1, beta: 0),
+    Case(m: 257, n: 1057, k: 513, transA: false, transB: false, alpha: 1, beta: 0),
+    Case(m: 33, n: 31, k: 33, transA: true, transB: true, alpha: 1, beta: 1),
 ]
 
 @Test(.enabled(if: ComputePrecision.bf16Available, "this CPU has no AVX-512 BF16"), arguments: cases)
-private func bf16GemmMatchesReference(_ t: Case) {
+private func avx512Bf16GemmMatchesReference(_ t: Case) { checkAgainstReference(.avx512, t) }
+
+@Test(.enabled(if: ComputePrecision.amxAvailable, "this CPU has no AMX-BF16 (or Linux does not grant its tile state)"),
+      arguments: cases)
+private func amxBf16GemmMatchesReference(_ t: Case) { checkAgainstReference(.amx, t) }
+
+private func checkAgainstReference(_ kernel: BF16Kernel, _ t: Case) {
     let lda = (t.transA ? t.m : t.k) + 3, ldb = (t.transB ? t.k : t.n) + 2, ldc = t.n + 5
     let a = randomTensor([t.transA ? t.k : t.m, lda], seed: 1)
     let b = randomTensor([t.transB ? t.n : t.k, ldb], seed: 2)
     let c = randomTensor([t.m, ldc], seed: 3)
     if t.beta == 0 { for i in 0..<t.m { for j in 0..<t.n { c.f32[i * ldc + j] = .nan } } }
     let before = c.toArray()
-    #expect(BF16GEMM.gemm(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
-                          a: a.f32, lda: lda, b: b.f32, ldb: ldb, beta: t.beta, c: c.f32, ldc: ldc))
+    #expect(kernel.gemm(t.transA, t.transB, t.m, t.n, t.k, t.alpha, a.f32, lda, b.f32, ldb, t.beta, c.f32, ldc))
     let got = c.toArray()
     let ap = a.f32, bp = b.f32
     var worstExact = 0.0, worstRounded = 0.0

@@ -89,11 +89,24 @@ int tck_precision_current(void);
 /// 1 when the CPU has AVX-512 BF16 (vdpbf16ps), i.e. `tck_gemm_bf16` computes.
 int tck_has_bf16(void);
 
+/// 1 when the CPU has AMX-BF16 tiles and Linux grants this process their state, i.e. `tck_gemm_bf16`
+/// runs on tiles (set TCGRAPH_AMX=0 to keep the AVX-512 BF16 kernel).
+int tck_has_amx(void);
+
 /// Single-threaded C[m×n] = alpha·op(A)·op(B) + beta·C, row-major as cblas_sgemm, with op(A) and
 /// op(B) rounded to bfloat16 (nearest even) and products accumulated in float32. beta = 0 never reads
 /// C. Returns 0 without touching C when the CPU lacks AVX-512 BF16 or a dimension is not positive.
+/// Runs on AMX tiles when `tck_has_amx()`, else on AVX-512 BF16.
 int tck_gemm_bf16(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
                   ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+/// The same product on AVX-512 BF16 only (vdpbf16ps); returns 0 without touching C when the CPU
+/// lacks it.
+int tck_gemm_bf16_avx512(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                         const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c,
+                         ptrdiff_t ldc);
+/// The same product on AMX tiles only; returns 0 without touching C when `tck_has_amx()` is 0.
+int tck_gemm_bf16_amx(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@ import CTCKernels
 import Foundation
 
 /// The bfloat16 matrix product behind `sgemm` under `ComputePrecision.bf16`: operands rounded to
-/// bf16 (nearest even), products accumulated in float32 by AVX-512 BF16 (CTCKernels/bf16gemm.c).
+/// bf16 (nearest even), products accumulated in float32 on AMX tiles where the CPU has them
+/// (CTCKernels/amxgemm.c), else by AVX-512 BF16 (CTCKernels/bf16gemm.c).
 /// Error bound per element: |alpha| · Σₚ |a_ip·b_pj| · (2⁻⁸ + k·2⁻²⁴) — about 0.4 % of the
 /// dot product's magnitude, from the two roundings to 8-bit mantissas.
 public enum BF16GEMM {
@@ -27,8 +28,9 @@ public enum BF16GEMM {
         guard ComputePrecision.bf16Available, m > 0, n > 0, k > 0 else { return false }
         let ta: Int32 = transA ? 1 : 0, tb: Int32 = transB ? 1 : 0
         let alongN = n >= m
-        // Band edges on the register tile (14 rows × 32 columns) so no worker gets a ragged tile.
-        let tile = alongN ? 32 : 14
+        // Band edges on the register tile (AMX: 32 × 32; AVX-512: 14 rows × 32 columns) so no worker
+        // gets a ragged tile.
+        let tile = alongN || ComputePrecision.amxAvailable ? 32 : 14
         let tiles = ((alongN ? n : m) + tile - 1) / tile
         let parts = max(1, min(Threading.threads, tiles))
         if parts == 1 {

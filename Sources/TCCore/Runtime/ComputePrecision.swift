@@ -31,6 +31,15 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
     /// Whether this CPU computes `.bf16` natively (AVX-512 BF16).
     public static var bf16Available: Bool { tck_has_bf16() != 0 }
 
+    /// Whether `.bf16` products run on AMX tiles (Sapphire Rapids and later, with the kernel's
+    /// permission; `TCGRAPH_AMX=0` keeps the AVX-512 BF16 kernel).
+    public static var amxAvailable: Bool { tck_has_amx() != 0 }
+
+    /// The kernel `.bf16` products run on here: "AMX-BF16", "AVX-512 BF16" or "float32 (no bf16)".
+    public static var bf16Kernel: String {
+        amxAvailable ? "AMX-BF16" : bf16Available ? "AVX-512 BF16" : "float32 (no bf16)"
+    }
+
     init(code: Int32) { self = code == Int32(TCK_PRECISION_BF16) ? .bf16 : .f32 }
 
     var code: Int32 { Int32(self == .bf16 ? TCK_PRECISION_BF16 : TCK_PRECISION_F32) }
