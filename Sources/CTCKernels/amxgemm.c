@@ -1,4 +1,5 @@
 #include "tckernels.h"
+#include "bf16tile.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,30 +65,21 @@ TCK_AMX static void load_tile_config(void) {
 
 /// 32 floats → 32 bf16 in order (nearest even); lanes past `count` are zero.
 TCK_AMX static inline __m512i bf16x32(const float *p, ptrdiff_t count) {
-    __mmask16 m0 = count >= 16 ? 0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
-    __mmask16 m1 = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
-    __m512 lo = _mm512_maskz_loadu_ps(m0, p), hi = _mm512_maskz_loadu_ps(m1, p + 16);
+    __m512 lo = _mm512_maskz_loadu_ps(lanes16(count), p), hi = _mm512_maskz_loadu_ps(lanes16(count - 16), p + 16);
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
-/// bf16(x0[i]) and bf16(x1[i]) interleaved into 16 VNNI pairs.
-TCK_AMX static inline __m512i vnni16(__m512 x0, __m512 x1) {
-    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
-}
-
-static inline uint16_t bf16_round(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu)) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
-    u += 0x7FFFu + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
+/// The same for 32 floats `stride` apart.
+TCK_AMX static inline __m512i bf16x32_strided(const float *p, ptrdiff_t stride, __m512i offsets, ptrdiff_t count) {
+    __m512 lo = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes16(count), offsets, p, 4);
+    __m512 hi = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes16(count - 16), offsets, p + 16 * stride, 4);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
 /// op(A)[0 ..< mc, 0 ..< kc] into A panels (zero rows past mc, zero k past kc).
 TCK_AMX static void pack_a(int trans, const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t kc, uint16_t *dst) {
     ptrdiff_t steps = (kc + AMX_STEP - 1) / AMX_STEP;
+    __m512i offsets = lane_offsets(lda);
     for (ptrdiff_t i = 0; i < mc; i += AMX_TILE) {
         uint16_t *panel = dst + i * steps * AMX_STEP;
         for (ptrdiff_t s = 0; s < steps; s++) {
@@ -96,8 +88,8 @@ TCK_AMX static void pack_a(int trans, const float *a, ptrdiff_t lda, ptrdiff_t m
             for (ptrdiff_t r = 0; r < AMX_TILE; r++) {
                 uint16_t *row = tile + r * AMX_STEP;
                 if (i + r >= mc) { _mm512_storeu_si512(row, _mm512_setzero_si512()); continue; }
-                if (!trans) { _mm512_storeu_si512(row, bf16x32(a + (i + r) * lda + p, count)); continue; }
-                for (ptrdiff_t q = 0; q < AMX_STEP; q++) row[q] = q < count ? bf16_round(a[(p + q) * lda + i + r]) : 0;
+                _mm512_storeu_si512(row, trans ? bf16x32_strided(a + p * lda + i + r, lda, offsets, count)
+                                               : bf16x32(a + (i + r) * lda + p, count));
             }
         }
     }
@@ -106,8 +98,7 @@ TCK_AMX static void pack_a(int trans, const float *a, ptrdiff_t lda, ptrdiff_t m
 /// op(B)[0 ..< kc, 0 ..< nc] into B panels of VNNI pairs (zero columns past nc, zero k past kc).
 TCK_AMX static void pack_b(int trans, const float *b, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t nc, uint32_t *dst) {
     ptrdiff_t steps = (kc + AMX_STEP - 1) / AMX_STEP;
-    const __m512i rows16 = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(16));
+    const __m512i rows16 = lane_offsets(16);
     for (ptrdiff_t j = 0; j < nc; j += AMX_TILE) {
         uint32_t *panel = dst + j * steps * (AMX_STEP / 2);
         for (ptrdiff_t s = 0; s < steps; s++) {
@@ -117,7 +108,7 @@ TCK_AMX static void pack_b(int trans, const float *b, ptrdiff_t ldb, ptrdiff_t k
                 uint32_t *tile = step + half * 256;
                 ptrdiff_t j0 = j + half * 16, cols = nc - j0;
                 if (cols <= 0) { memset(tile, 0, 1024); continue; }
-                __mmask16 lanes = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+                __mmask16 lanes = lanes16(cols);
                 if (trans) {
                     // Column c's 32 k values are contiguous: 16 pairs, scattered down tile column c.
                     for (ptrdiff_t c = 0; c < 16; c++) {
@@ -130,7 +121,7 @@ TCK_AMX static void pack_b(int trans, const float *b, ptrdiff_t ldb, ptrdiff_t k
                     ptrdiff_t k0 = p + 2 * q;
                     __m512 x0 = k0 < kc ? _mm512_maskz_loadu_ps(lanes, b + k0 * ldb + j0) : _mm512_setzero_ps();
                     __m512 x1 = k0 + 1 < kc ? _mm512_maskz_loadu_ps(lanes, b + (k0 + 1) * ldb + j0) : _mm512_setzero_ps();
-                    _mm512_storeu_si512(tile + q * 16, vnni16(x0, x1));
+                    _mm512_storeu_si512(tile + q * 16, pairs16(x0, x1));
                 }
             }
         }
@@ -179,23 +170,9 @@ TCK_AMX static void micro_kernel(ptrdiff_t steps, const uint16_t *a, const uint3
     _tile_stored(1, acc + 16, AMX_TILE * sizeof(float));
     _tile_stored(2, acc + 16 * AMX_TILE, AMX_TILE * sizeof(float));
     _tile_stored(3, acc + 16 * AMX_TILE + 16, AMX_TILE * sizeof(float));
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (ptrdiff_t r = 0; r < mr; r++) {
-        float *row = c + r * ldc;
-        __m512 v0 = _mm512_mul_ps(va, _mm512_load_ps(acc + r * AMX_TILE));
-        __m512 v1 = _mm512_mul_ps(va, _mm512_load_ps(acc + r * AMX_TILE + 16));
-        if (!first) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
-            v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
-        }
-        _mm512_mask_storeu_ps(row, m0, v0);
-        _mm512_mask_storeu_ps(row + 16, m1, v1);
-    }
+    for (ptrdiff_t r = 0; r < mr; r++)
+        merge_row(c + r * ldc, _mm512_load_ps(acc + r * AMX_TILE), _mm512_load_ps(acc + r * AMX_TILE + 16), nr, alpha,
+                  beta, first);
 }
 
 /// Packing buffers, kept per thread (the workers of TCCore's parallel loops are long-lived).

@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define TCK_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-#endif
+#include "bf16tile.h"
 
 // ---------------------------------------------------------------------------------------------
 // Compute precision: a per-thread scope over a process-wide default (see ComputePrecision.swift).
@@ -51,13 +48,6 @@ enum { MR = 14, NR = 32, KC = 384, MC = 168, NC = 3072 };
 
 #if defined(__x86_64__)
 
-/// Interleaves bf16(x0[i]) and bf16(x1[i]) (round to nearest even) into 16 pairs.
-TCK_BF16 static inline __m512i pairs16(__m512 x0, __m512 x1) {
-    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
-}
-
 /// Pairs for rows k0, k0+1 of a block whose lanes are contiguous in memory (`k1` NULL: zeros).
 TCK_BF16 static inline __m512i pairs_contiguous(const float *k0, const float *k1, __mmask16 lanes) {
     __m512 x0 = _mm512_maskz_loadu_ps(lanes, k0);
@@ -70,11 +60,6 @@ TCK_BF16 static inline __m512i pairs_strided(const float *p, __m512i offsets, __
     __m512 x0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, offsets, p, 4);
     __m512 x1 = both ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, offsets, p + 1, 4) : _mm512_setzero_ps();
     return pairs16(x0, x1);
-}
-
-TCK_BF16 static inline __m512i lane_offsets(ptrdiff_t stride) {
-    return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                              _mm512_set1_epi32((int)stride));
 }
 
 /// op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into micro-panels of MR rows (zero rows past mc, a zero k
@@ -132,23 +117,10 @@ TCK_BF16 static void micro_kernel(ptrdiff_t kp, const uint32_t *a, const uint32_
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
         }
     }
-    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         if (r >= mr) break;
-        float *row = c + r * ldc;
-        __m512 v0 = _mm512_mul_ps(va, acc[r][0]), v1 = _mm512_mul_ps(va, acc[r][1]);
-        if (!first) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
-            v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
-        }
-        _mm512_mask_storeu_ps(row, m0, v0);
-        _mm512_mask_storeu_ps(row + 16, m1, v1);
+        merge_row(c + r * ldc, acc[r][0], acc[r][1], nr, alpha, beta, first);
     }
 }
 
