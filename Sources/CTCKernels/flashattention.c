@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avx2math.h"
+
 #if defined(__x86_64__)
-#include <immintrin.h>
 #define TCK_AVX512 __attribute__((target("avx512f,avx512dq")))
 #endif
 
@@ -14,11 +15,30 @@
 // (the "online softmax" of FlashAttention): the MQ × NK score block of a query block stays in L1/L2
 // instead of an m × lk score matrix going through memory three times (GEMM out, exp, GEMM in).
 //
-// Scores: a 12 × 32 register tile (24 zmm accumulators) over kᵀ packed in strips of 32 keys, d × 32
-// floats each, so one strip (8 KiB at d = 64) serves the four row groups of a query block from L1.
-// Values: a 6 × 64 tile (24 accumulators) over v's rows as they lie, 256 contiguous bytes per key.
+// kᵀ is packed in strips of 32 keys, d × 32 floats each, so one strip (8 KiB at d = 64) serves every
+// row tile of a query block from L1; v is read as it lies. The blocking (flash_attention_blocked) is
+// shared; each instruction set brings its register tiles (fa_tiles):
+// - AVX-512: scores 12 × 32 (24 zmm accumulators), values 6 × 64 (24 accumulators);
+// - AVX2 + FMA: scores 6 × 16 twice per strip (12 ymm accumulators), values 6 × 16, so that the
+//   16 ymm registers hold the accumulators, two operand vectors and a broadcast.
 
-enum { FA_STRIP = 32, FA_MQ = 48, FA_NK = 256, FA_MB = 384, FA_SR = 12, FA_VR = 6 };
+enum { FA_STRIP = 32, FA_MQ = 48, FA_NK = 256, FA_MB = 384, FA_SR = 12, FA_VR = 6, FA_SR2 = 6, FA_VR2 = 6 };
+
+/// The register tiles of one instruction set.
+typedef struct {
+    /// s[r][0..32) = Σₑ q[r][e]·ktile[e][0..32) for `rows` ≤ score_rows rows of the (pre-scaled)
+    /// query block.
+    void (*score_tile)(const float *q, ptrdiff_t d, const float *ktile, float *s, ptrdiff_t lds, int rows);
+    int score_rows;
+    /// One key block for score rows s[0..mq) of n valid columns: updates the running max m and sum l,
+    /// rescales the output rows by exp(m_old − m_new) and turns the scores into exp(s − m_new).
+    void (*online_softmax)(float *s, ptrdiff_t lds, ptrdiff_t mq, ptrdiff_t n, float *m, float *l, float *o,
+                           ptrdiff_t ldo, ptrdiff_t dv);
+    /// o[r][0..value_cols) += Σⱼ p[r][j]·v[j][0..value_cols) for `rows` ≤ value_rows rows and j < n.
+    void (*value_tile)(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, ptrdiff_t n, float *o,
+                       ptrdiff_t ldo, int rows);
+    int value_rows, value_cols;
+} fa_tiles;
 
 ptrdiff_t tck_flash_packed_keys_count(ptrdiff_t lk, ptrdiff_t d) {
     return (lk + FA_STRIP - 1) / FA_STRIP * FA_STRIP * d;
@@ -62,7 +82,6 @@ TCK_AVX512 static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
 }
 
-/// s[r][0..32) = Σₑ q[r][e]·ktile[e][0..32) for `rows` ≤ 12 rows of the (pre-scaled) query block.
 TCK_AVX512 static inline void score_tile(const float *q, ptrdiff_t d, const float *ktile, float *s, ptrdiff_t lds,
                                          int rows) {
 #define FA_ROW(r)                                                                              \
@@ -99,7 +118,6 @@ TCK_AVX512 static inline void score_tile(const float *q, ptrdiff_t d, const floa
 #undef FA_STORE
 }
 
-/// o[r][c0..c0+64) += Σⱼ p[r][j]·v[j][c0..c0+64) for `rows` ≤ 6 rows and j < n.
 TCK_AVX512 static inline void value_tile(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, ptrdiff_t n,
                                          float *o, ptrdiff_t ldo, int rows) {
     const float *pr[FA_VR];
@@ -126,8 +144,6 @@ TCK_AVX512 static inline void value_tile(const float *p, ptrdiff_t ldp, const fl
 #undef FA_STORE
 }
 
-/// One key block for score rows s[0..mq) of n valid columns: updates the running max m and sum l,
-/// rescales the output rows by exp(m_old − m_new) and turns the scores into exp(s − m_new).
 TCK_AVX512 static void online_softmax(float *s, ptrdiff_t lds, ptrdiff_t mq, ptrdiff_t n, float *m, float *l, float *o,
                                       ptrdiff_t ldo, ptrdiff_t dv) {
     __mmask16 tail = (__mmask16)((1u << (n % 16)) - 1);
@@ -162,9 +178,126 @@ TCK_AVX512 static void online_softmax(float *s, ptrdiff_t lds, ptrdiff_t mq, ptr
     }
 }
 
-TCK_AVX512 static void flash_attention_avx512(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk,
-                                              const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq,
-                                              ptrdiff_t d, ptrdiff_t dv, float scale) {
+static const fa_tiles avx512_tiles = {score_tile, FA_SR, online_softmax, value_tile, FA_VR, 64};
+
+#endif
+
+#ifdef TCK_X86
+
+TCK_AVX2 static void score_tile_avx2(const float *q, ptrdiff_t d, const float *ktile, float *s, ptrdiff_t lds,
+                                     int rows) {
+    // Rows past the end read row 0; their scores are not stored.
+    const float *q0 = q, *q1 = q + (rows > 1 ? 1 : 0) * d, *q2 = q + (rows > 2 ? 2 : 0) * d;
+    const float *q3 = q + (rows > 3 ? 3 : 0) * d, *q4 = q + (rows > 4 ? 4 : 0) * d, *q5 = q + (rows > 5 ? 5 : 0) * d;
+    for (int half = 0; half < FA_STRIP; half += 16) {
+        const float *kh = ktile + half;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (ptrdiff_t e = 0; e < d; e++) {
+            __m256 k0 = _mm256_loadu_ps(kh + e * FA_STRIP), k1 = _mm256_loadu_ps(kh + e * FA_STRIP + 8);
+            __m256 b = _mm256_broadcast_ss(q0 + e);
+            c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01);
+            b = _mm256_broadcast_ss(q1 + e);
+            c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11);
+            b = _mm256_broadcast_ss(q2 + e);
+            c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21);
+            b = _mm256_broadcast_ss(q3 + e);
+            c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31);
+            b = _mm256_broadcast_ss(q4 + e);
+            c40 = _mm256_fmadd_ps(b, k0, c40); c41 = _mm256_fmadd_ps(b, k1, c41);
+            b = _mm256_broadcast_ss(q5 + e);
+            c50 = _mm256_fmadd_ps(b, k0, c50); c51 = _mm256_fmadd_ps(b, k1, c51);
+        }
+        float *sh = s + half;
+        _mm256_storeu_ps(sh, c00); _mm256_storeu_ps(sh + 8, c01);
+        if (rows > 1) { _mm256_storeu_ps(sh + lds, c10); _mm256_storeu_ps(sh + lds + 8, c11); }
+        if (rows > 2) { _mm256_storeu_ps(sh + 2 * lds, c20); _mm256_storeu_ps(sh + 2 * lds + 8, c21); }
+        if (rows > 3) { _mm256_storeu_ps(sh + 3 * lds, c30); _mm256_storeu_ps(sh + 3 * lds + 8, c31); }
+        if (rows > 4) { _mm256_storeu_ps(sh + 4 * lds, c40); _mm256_storeu_ps(sh + 4 * lds + 8, c41); }
+        if (rows > 5) { _mm256_storeu_ps(sh + 5 * lds, c50); _mm256_storeu_ps(sh + 5 * lds + 8, c51); }
+    }
+}
+
+TCK_AVX2 static void online_softmax_avx2(float *s, ptrdiff_t lds, ptrdiff_t mq, ptrdiff_t n, float *m, float *l,
+                                         float *o, ptrdiff_t ldo, ptrdiff_t dv) {
+    ptrdiff_t full = n / 8 * 8;
+    __m256i tail = tail_mask(n - full);
+    for (ptrdiff_t i = 0; i < mq; i++) {
+        float *r = s + i * lds;
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        for (ptrdiff_t j = 0; j < full; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(r + j));
+        float bmax = hmax8(vmax);
+        for (ptrdiff_t j = full; j < n; j++) bmax = r[j] > bmax ? r[j] : bmax;
+        float mnew = bmax > m[i] ? bmax : m[i];
+        // The first block has m = −∞ and an all-zero output: its correction is 0.
+        float corr = m[i] == -INFINITY ? 0.0f : expf(m[i] - mnew);
+        __m256 vm = _mm256_set1_ps(mnew), sum = _mm256_setzero_ps();
+        for (ptrdiff_t j = 0; j < full; j += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(r + j), vm));
+            _mm256_storeu_ps(r + j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        if (full < n) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(r + full, tail), vm));
+            e = _mm256_and_ps(e, _mm256_castsi256_ps(tail));
+            _mm256_maskstore_ps(r + full, tail, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        l[i] = l[i] * corr + hsum8(sum);
+        m[i] = mnew;
+        if (corr != 1.0f) {
+            float *oi = o + i * ldo;
+            __m256 vc = _mm256_set1_ps(corr);
+            for (ptrdiff_t c = 0; c < dv; c += 8) _mm256_storeu_ps(oi + c, _mm256_mul_ps(_mm256_loadu_ps(oi + c), vc));
+        }
+    }
+}
+
+TCK_AVX2 static void value_tile_avx2(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, ptrdiff_t n,
+                                     float *o, ptrdiff_t ldo, int rows) {
+    // Rows past the end read row 0 of p and o; they are not stored.
+    const float *p0 = p, *p1 = p + (rows > 1 ? 1 : 0) * ldp, *p2 = p + (rows > 2 ? 2 : 0) * ldp;
+    const float *p3 = p + (rows > 3 ? 3 : 0) * ldp, *p4 = p + (rows > 4 ? 4 : 0) * ldp, *p5 = p + (rows > 5 ? 5 : 0) * ldp;
+    float *o0 = o, *o1 = o + (rows > 1 ? 1 : 0) * ldo, *o2 = o + (rows > 2 ? 2 : 0) * ldo;
+    float *o3 = o + (rows > 3 ? 3 : 0) * ldo, *o4 = o + (rows > 4 ? 4 : 0) * ldo, *o5 = o + (rows > 5 ? 5 : 0) * ldo;
+    __m256 a00 = _mm256_loadu_ps(o0), a01 = _mm256_loadu_ps(o0 + 8), a10 = _mm256_loadu_ps(o1),
+           a11 = _mm256_loadu_ps(o1 + 8), a20 = _mm256_loadu_ps(o2), a21 = _mm256_loadu_ps(o2 + 8),
+           a30 = _mm256_loadu_ps(o3), a31 = _mm256_loadu_ps(o3 + 8), a40 = _mm256_loadu_ps(o4),
+           a41 = _mm256_loadu_ps(o4 + 8), a50 = _mm256_loadu_ps(o5), a51 = _mm256_loadu_ps(o5 + 8);
+    for (ptrdiff_t j = 0; j < n; j++) {
+        __m256 v0 = _mm256_loadu_ps(v + j * ldv), v1 = _mm256_loadu_ps(v + j * ldv + 8);
+        __m256 b = _mm256_broadcast_ss(p0 + j);
+        a00 = _mm256_fmadd_ps(b, v0, a00); a01 = _mm256_fmadd_ps(b, v1, a01);
+        b = _mm256_broadcast_ss(p1 + j);
+        a10 = _mm256_fmadd_ps(b, v0, a10); a11 = _mm256_fmadd_ps(b, v1, a11);
+        b = _mm256_broadcast_ss(p2 + j);
+        a20 = _mm256_fmadd_ps(b, v0, a20); a21 = _mm256_fmadd_ps(b, v1, a21);
+        b = _mm256_broadcast_ss(p3 + j);
+        a30 = _mm256_fmadd_ps(b, v0, a30); a31 = _mm256_fmadd_ps(b, v1, a31);
+        b = _mm256_broadcast_ss(p4 + j);
+        a40 = _mm256_fmadd_ps(b, v0, a40); a41 = _mm256_fmadd_ps(b, v1, a41);
+        b = _mm256_broadcast_ss(p5 + j);
+        a50 = _mm256_fmadd_ps(b, v0, a50); a51 = _mm256_fmadd_ps(b, v1, a51);
+    }
+    _mm256_storeu_ps(o0, a00); _mm256_storeu_ps(o0 + 8, a01);
+    if (rows > 1) { _mm256_storeu_ps(o1, a10); _mm256_storeu_ps(o1 + 8, a11); }
+    if (rows > 2) { _mm256_storeu_ps(o2, a20); _mm256_storeu_ps(o2 + 8, a21); }
+    if (rows > 3) { _mm256_storeu_ps(o3, a30); _mm256_storeu_ps(o3 + 8, a31); }
+    if (rows > 4) { _mm256_storeu_ps(o4, a40); _mm256_storeu_ps(o4 + 8, a41); }
+    if (rows > 5) { _mm256_storeu_ps(o5, a50); _mm256_storeu_ps(o5 + 8, a51); }
+}
+
+static const fa_tiles avx2_tiles = {score_tile_avx2, FA_SR2, online_softmax_avx2, value_tile_avx2, FA_VR2, 16};
+
+#endif
+
+/// Query blocks of FA_MB rows, each against all keys in blocks of FA_NK; inside a key block, query
+/// groups of FA_MQ rows go through scores, the online softmax and the value sum. Tile loops run
+/// over the strips (or value columns) outside the row tiles, so a strip or a value column slice
+/// stays in L1 for the whole group.
+static void flash_attention_blocked(const fa_tiles *t, const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk,
+                                    const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d,
+                                    ptrdiff_t dv, float scale) {
     float *qs = malloc(sizeof(float) * (size_t)(FA_MB * d));
     float *acc = malloc(sizeof(float) * (size_t)(FA_MB * dv));
     float s[FA_MQ * FA_NK] __attribute__((aligned(64)));
@@ -179,51 +312,66 @@ TCK_AVX512 static void flash_attention_avx512(const float *q, ptrdiff_t ldq, con
         memset(acc, 0, sizeof(float) * (size_t)(mb * dv));
         for (ptrdiff_t j0 = 0; j0 < lk; j0 += FA_NK) {
             ptrdiff_t n = lk - j0 < FA_NK ? lk - j0 : FA_NK;
-            // The key block (kᵀ and v: 64 KiB each at d = 64) is reused from L2 by every query block.
+            // The key block (kᵀ and v: 64 KiB each at d = 64) is reused from L2 by every query group.
             for (ptrdiff_t r0 = 0; r0 < mb; r0 += FA_MQ) {
                 ptrdiff_t mq = mb - r0 < FA_MQ ? mb - r0 : FA_MQ;
                 const float *qb = qs + r0 * d;
                 float *ab = acc + r0 * dv;
                 for (ptrdiff_t js = 0; js < n; js += FA_STRIP) {
                     const float *ktile = kt + (j0 + js) / FA_STRIP * d * FA_STRIP;
-                    for (ptrdiff_t r = 0; r < mq; r += FA_SR)
-                        score_tile(qb + r * d, d, ktile, s + r * FA_NK + js, FA_NK, (int)(mq - r < FA_SR ? mq - r : FA_SR));
+                    for (ptrdiff_t r = 0; r < mq; r += t->score_rows)
+                        t->score_tile(qb + r * d, d, ktile, s + r * FA_NK + js, FA_NK,
+                                      (int)(mq - r < t->score_rows ? mq - r : t->score_rows));
                 }
-                online_softmax(s, FA_NK, mq, n, m + r0, l + r0, ab, dv, dv);
-                for (ptrdiff_t r = 0; r < mq; r += FA_VR)
-                    for (ptrdiff_t c = 0; c < dv; c += 64)
-                        value_tile(s + r * FA_NK, FA_NK, v + j0 * ldv + c, ldv, n, ab + r * dv + c, dv,
-                                   (int)(mq - r < FA_VR ? mq - r : FA_VR));
+                t->online_softmax(s, FA_NK, mq, n, m + r0, l + r0, ab, dv, dv);
+                for (ptrdiff_t c = 0; c < dv; c += t->value_cols)
+                    for (ptrdiff_t r = 0; r < mq; r += t->value_rows)
+                        t->value_tile(s + r * FA_NK, FA_NK, v + j0 * ldv + c, ldv, n, ab + r * dv + c, dv,
+                                      (int)(mq - r < t->value_rows ? mq - r : t->value_rows));
             }
         }
         for (ptrdiff_t i = 0; i < mb; i++) {
-            __m512 inv = _mm512_set1_ps(1.0f / l[i]);
-            for (ptrdiff_t c = 0; c < dv; c += 16)
-                _mm512_storeu_ps(o + (i0 + i) * ldo + c, _mm512_mul_ps(_mm512_loadu_ps(acc + i * dv + c), inv));
+            float inv = 1.0f / l[i];
+            for (ptrdiff_t c = 0; c < dv; c++) o[(i0 + i) * ldo + c] = acc[i * dv + c] * inv;
         }
     }
     free(qs);
     free(acc);
 }
 
-#endif
-
-int tck_flash_attention_supported(ptrdiff_t dv) {
+/// The tiles for value heads of dv floats on this CPU: AVX-512 for multiples of 64, else AVX2 for
+/// multiples of 16; NULL when neither applies.
+static const fa_tiles *flash_tiles(ptrdiff_t dv) {
+    if (dv <= 0) return NULL;
 #if defined(__x86_64__)
-    return tck_cpu_avx512() >= 1 && dv > 0 && dv % 64 == 0;
-#else
-    (void)dv;
-    return 0;
+    if (tck_cpu_avx512() >= 1 && dv % 64 == 0) return &avx512_tiles;
 #endif
+#ifdef TCK_X86
+    if (tck_has_avx2() && dv % 16 == 0) return &avx2_tiles;
+#endif
+    return NULL;
 }
+
+int tck_flash_attention_supported(ptrdiff_t dv) { return flash_tiles(dv) != NULL; }
 
 int tck_flash_attention(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk, const float *v, ptrdiff_t ldv,
                         float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv, float scale) {
-    if (!tck_flash_attention_supported(dv) || lq <= 0 || lk <= 0 || d <= 0) return 0;
-#if defined(__x86_64__)
-    flash_attention_avx512(q, ldq, kt, lk, v, ldv, o, ldo, lq, d, dv, scale);
+    const fa_tiles *t = flash_tiles(dv);
+    if (t == NULL || lq <= 0 || lk <= 0 || d <= 0) return 0;
+    flash_attention_blocked(t, q, ldq, kt, lk, v, ldv, o, ldo, lq, d, dv, scale);
+    return 1;
+}
+
+int tck_flash_attention_avx2(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk, const float *v,
+                             ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv,
+                             float scale) {
+#ifdef TCK_X86
+    if (!tck_has_avx2() || dv <= 0 || dv % 16 != 0 || lq <= 0 || lk <= 0 || d <= 0) return 0;
+    flash_attention_blocked(&avx2_tiles, q, ldq, kt, lk, v, ldv, o, ldo, lq, d, dv, scale);
     return 1;
 #else
+    (void)q; (void)ldq; (void)kt; (void)lk; (void)v; (void)ldv; (void)o; (void)ldo; (void)lq; (void)d; (void)dv;
+    (void)scale;
     return 0;
 #endif
 }

@@ -113,3 +113,24 @@ func smallAttentionBodiesMatchDefinition(lq: Int, lk: Int, d: Int, dv: Int) {
         #expect(h == Float16(v).bitPattern, "\(v)")
     }
 }
+
+/// The key-blocked attention on the AVX2 tiles, whichever tiles `attention` picks on this CPU:
+/// partial query groups, row tiles, key blocks and strips; strided rows; value widths of 16k.
+@Test(.enabled(if: tck_has_avx2() != 0, "this CPU has no AVX2 + FMA"),
+      arguments: [(437, 1000, 40, 64), (7, 2561, 64, 16), (50, 300, 64, 128), (1, 257, 3, 48), (385, 513, 17, 32)])
+func keyBlockedAttentionAVX2TilesMatchDefinition(lq: Int, lk: Int, d: Int, dv: Int) {
+    let pad = 5
+    let q = randomTensor([1, lq, d + pad], seed: 87, range: -3...3)
+    let k = randomTensor([1, lk, d], seed: 88, range: -3...3), v = randomTensor([1, lk, dv + pad], seed: 89)
+    let kt = Tensor(empty: [tck_flash_packed_keys_count(lk, d)])
+    tck_flash_pack_keys(k.f32, d, lk, d, kt.f32)
+    let o = Tensor(empty: [1, lq, dv + pad])
+    let scale = 1 / Float(d).squareRoot()
+    #expect(tck_flash_attention_avx2(q.f32 + pad, d + pad, kt.f32, lk, v.f32, dv + pad, o.f32, dv + pad, lq, d, dv,
+                                     scale) == 1)
+    let want = naiveAttention(Dense(q.sliced(axis: 2, pad..<(d + pad)).contiguous()), Dense(k),
+                              Dense(v.sliced(axis: 2, 0..<dv).contiguous()), heads: 1, scale: Double(scale))
+    #expect(relativeError(o.sliced(axis: 2, 0..<dv).contiguous(), want) < 2e-6)
+    #expect(tck_flash_attention_avx2(q.f32, d, kt.f32, lk, v.f32, dv, o.f32, dv, lq, d, 24, scale) == 0,
+            "value widths other than 16k are refused")
+}

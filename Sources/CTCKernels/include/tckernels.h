@@ -66,15 +66,20 @@ void tck_small_attention_generic(const float *q, ptrdiff_t ldq, const float *k, 
                                  ptrdiff_t dv, float scale);
 
 /// Attention over long key sequences without the score matrix (flashattention.c): key blocks with a
-/// running row max and sum, AVX-512. kᵀ is packed first by `tck_flash_pack_keys` into
-/// `tck_flash_packed_keys_count(lk, d)` floats (strips of 32 keys, zero-padded). One head, single-
-/// threaded: o[i] = softmax(q[i]·kᵀ·scale)·v for lq query rows. Returns 0 without touching `o` when
-/// the CPU lacks AVX-512 or dv is not a multiple of 64 (`tck_flash_attention_supported`).
+/// running row max and sum, on AVX-512 for value heads of 64k floats, else on AVX2 + FMA for 16k.
+/// kᵀ is packed first by `tck_flash_pack_keys` into `tck_flash_packed_keys_count(lk, d)` floats
+/// (strips of 32 keys, zero-padded). One head, single-threaded: o[i] = softmax(q[i]·kᵀ·scale)·v for
+/// lq query rows. Returns 0 without touching `o` when neither applies (`tck_flash_attention_supported`).
 ptrdiff_t tck_flash_packed_keys_count(ptrdiff_t lk, ptrdiff_t d);
 void tck_flash_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t lk, ptrdiff_t d, float *kt);
 int tck_flash_attention_supported(ptrdiff_t dv);
 int tck_flash_attention(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk, const float *v, ptrdiff_t ldv,
                         float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv, float scale);
+/// The same on the AVX2 + FMA tiles only, also on an AVX-512 CPU (tests); returns 0 without touching
+/// `o` when the CPU lacks AVX2 + FMA or dv is not a multiple of 16.
+int tck_flash_attention_avx2(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t lk, const float *v,
+                             ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv,
+                             float scale);
 
 /// Compute precision of large matrix products: a per-thread scope (0 = none) over a process-wide
 /// default (initially from the environment variable TCGRAPH_PRECISION = f32 | bf16).

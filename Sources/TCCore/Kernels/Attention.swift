@@ -17,9 +17,9 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
 
 /// How attention over more than `smallAttentionKeys` keys is computed.
 public enum AttentionMethod: Sendable {
-    /// The key-blocked kernel where the CPU and head width allow it (AVX-512, value heads of 64k
-    /// floats; float32 even under bf16 compute), else score-matrix blocks. TCGRAPH_ATTENTION=scores
-    /// forces the latter (benchmarks).
+    /// The key-blocked kernel where the CPU and head width allow it (AVX-512 with value heads of 64k
+    /// floats, AVX2 with 16k; float32 even under bf16 compute), else score-matrix blocks.
+    /// TCGRAPH_ATTENTION=scores forces the latter (benchmarks).
     case automatic
     /// Blocks of query rows against all keys: q·kᵀ, exp and ·v as three passes over a score block.
     case scoreMatrix
@@ -112,8 +112,8 @@ private func smallAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor
 
 private let keyBlockedAllowed = ProcessInfo.processInfo.environment["TCGRAPH_ATTENTION"] != "scores"
 
-/// Long key sequences (the decoder's Fusion: 20480 keys; the UNet's spatial self-attention: 2560)
-/// on AVX-512: the key-blocked kernel, single-threaded per job and parallel over (batch, head,
+/// Long key sequences (the decoder's Fusion: 20480 keys; the UNet's spatial self-attention: 2560):
+/// the key-blocked kernel, single-threaded per job and parallel over (batch, head,
 /// block of queries), so no score matrix is ever written to memory. kᵀ is packed once per head.
 private func keyBlockedAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ out: Tensor, heads: Int, d: Int,
                                  dv: Int, scale: Float, shared: Bool) {
