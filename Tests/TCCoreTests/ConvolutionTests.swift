@@ -29,9 +29,16 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
     let x = randomTensor([c.n, c.c, c.h, c.w], seed: 1)
     let w = randomTensor([c.o, c.c, c.kh, c.kw], seed: 2)
     let b = c.bias ? randomTensor([c.o], seed: 3) : nil
-    let got = conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
     let want = naiveConv2d(Dense(x), Dense(w), b.map(Dense.init), stride: c.stride, padding: c.padding)
-    #expect(relativeError(got, want) < 1e-5)
+    for method in methods(kernel: c.kh, c.kw, stride: c.stride) {
+        let got = conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding, method: method)
+        #expect(relativeError(got, want) < 1e-5, "\(method)")
+    }
+}
+
+/// Every method that can compute a convolution of this kernel and stride.
+func methods(kernel kh: Int, _ kw: Int, stride: Int) -> [ConvolutionMethod] {
+    kh == 3 && kw == 3 && stride == 1 ? [.automatic, .im2col, .winograd] : [.automatic, .im2col]
 }
 
 @Test func conv2dRandomShapes() {
@@ -43,9 +50,11 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
         let x = randomTensor([rng.int(1...3), rng.int(1...6), h, w], seed: UInt64(i))
         let wt = randomTensor([rng.int(1...7), x.dim(1), k, k], seed: UInt64(100 + i))
         let b = randomTensor([wt.dim(0)], seed: UInt64(200 + i))
-        let got = conv2d(x, weight: wt, bias: b, stride: s, padding: p)
         let want = naiveConv2d(Dense(x), Dense(wt), Dense(b), stride: s, padding: p)
-        #expect(relativeError(got, want) < 1e-5, "case \(i): \(x.shape) k\(k) s\(s) \(p)")
+        for method in methods(kernel: k, k, stride: s) {
+            let got = conv2d(x, weight: wt, bias: b, stride: s, padding: p, method: method)
+            #expect(relativeError(got, want) < 1e-5, "case \(i): \(x.shape) k\(k) s\(s) \(p) \(method)")
+        }
     }
 }
 
@@ -55,6 +64,33 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
     let w = randomTensor([3, 64, 3, 3], seed: 6)
     let b = randomTensor([3], seed: 7)
     let got = conv2d(x, weight: w, bias: b, stride: 1, padding: .same(1))
+    #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: .same(1))) < 1e-5)
+}
+
+/// Winograd F(2×2, 3×3) where `automatic` picks it (≥ 32 channels each side), with odd output
+/// sizes (partial 2×2 tiles), partial groups of 8 tiles, and one-sided or wide zero padding.
+@Test(arguments: [
+    ConvCase(n: 2, c: 40, h: 13, w: 11, o: 33, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
+    ConvCase(n: 1, c: 32, h: 20, w: 37, o: 48, kh: 3, kw: 3, stride: 1, padding: Padding2D(top: 0, bottom: 1, left: 2, right: 0), bias: false),
+    ConvCase(n: 3, c: 35, h: 4, w: 3, o: 32, kh: 3, kw: 3, stride: 1, padding: .same(2), bias: true),
+    ConvCase(n: 1, c: 32, h: 34, w: 34, o: 32, kh: 3, kw: 3, stride: 1, padding: .zero, bias: true),
+])
+func conv2dWinogradMatchesDirectLoops(_ c: ConvCase) {
+    let x = randomTensor([c.n, c.c, c.h, c.w], seed: 11, range: -4...4)
+    let w = randomTensor([c.o, c.c, 3, 3], seed: 12)
+    let b = c.bias ? randomTensor([c.o], seed: 13) : nil
+    let got = conv2d(x, weight: w, bias: b, padding: c.padding)
+    let want = naiveConv2d(Dense(x), Dense(w), b.map(Dense.init), stride: 1, padding: c.padding)
+    #expect(relativeError(got, want) < 1e-5)
+    #expect(got.toArray() == conv2d(x, weight: w, bias: b, padding: c.padding, method: .winograd).toArray(),
+            "automatic is Winograd at ≥ 32 channels")
+}
+
+/// More tile rows than one block holds: blocks that start and end inside frames.
+@Test func conv2dWinogradBlocksSpanFrames() {
+    let x = randomTensor([45, 4, 9, 7], seed: 14), w = randomTensor([3, 4, 3, 3], seed: 15)
+    let b = randomTensor([3], seed: 16)
+    let got = conv2d(x, weight: w, bias: b, padding: .same(1), method: .winograd)
     #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: .same(1))) < 1e-5)
 }
 

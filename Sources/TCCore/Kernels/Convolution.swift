@@ -14,11 +14,12 @@ public struct Padding2D: Equatable, Sendable {
 /// Budget for one im2col block; large frames are processed in bands of output rows.
 private let im2colBudget = 8 << 20
 
-/// 2-D convolution as GEMM: x (N, C, H, W), weight (O, C, kh, kw) → (N, O, Ho, Wo).
+/// 2-D convolution through GEMMs: x (N, C, H, W), weight (O, C, kh, kw) → (N, O, Ho, Wo).
+/// FLOPs are counted as the direct convolution's, whichever `method` runs.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1,
-                   padding: Padding2D = .zero) -> Tensor {
+                   padding: Padding2D = .zero, method: ConvolutionMethod = .automatic) -> Tensor {
     OpProfile.measure(.conv, flops: convFLOPs(x.shape, weight.shape, stride: stride, padding: padding)) {
-        conv2dKernel(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        conv2dKernel(x, weight: weight, bias: bias, stride: stride, padding: padding, method: method)
     }
 }
 
@@ -30,7 +31,8 @@ private func convFLOPs(_ x: [Int], _ w: [Int], stride: Int, padding: Padding2D) 
     return 2 * Double(x[0] * ho * wo) * Double(w[0] * w[1] * w[2] * w[3])
 }
 
-private func conv2dKernel(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D) -> Tensor {
+private func conv2dKernel(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D,
+                          method: ConvolutionMethod) -> Tensor {
     let src = x.float32(), w = weight.float32()
     precondition(src.rank == 4 && w.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
     let n = src.dim(0), c = src.dim(1), h = src.dim(2), wd = src.dim(3)
@@ -44,6 +46,10 @@ private func conv2dKernel(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: In
     let hw = ho * wo
     let bp = bias?.float32()
 
+    if usesWinograd(method, c: c, o: o, kh: kh, kw: kw, stride: stride) {
+        conv2dWinograd(src, w, bp, padding: padding, into: out)
+        return out
+    }
     if hw < smallFrame && n > 1 {
         // Few output pixels per frame (the UNet's 20×32 … 5×8 levels): one GEMM per group of
         // frames, whose wider N keeps OpenBLAS efficient (n = 40 runs at ~60 % of n = 640).

@@ -1,0 +1,247 @@
+#include "tckernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "avx2math.h"
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks"): a 2×2 output tile of a 3×3 convolution is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over the 4×4 input
+// patch d, so the C → O channel mixing becomes 16 independent GEMMs (one per element ξ of the 4×4
+// transformed tile) with 16 instead of 36 multiply-adds per output pair of pixels:
+//
+//     Bᵀ = | 1  0 −1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
+//          | 0  1  1  0 |        | ½    ½    ½  |         | 0  1 −1 −1 |
+//          | 0 −1  1  0 |        | ½   −½    ½  |
+//          | 0  1  0 −1 |        | 0    0    1  |
+//
+// Only additions and halvings: the transforms add a few roundings to each product, within float32
+// parity of the direct convolution. Tile rows are transformed through zero-padded copies of the
+// four input rows they read, so borders, odd sizes and any zero padding take the same path.
+
+enum { WG_GROUP = 8 };
+
+/// Floats in one padded scratch row for `tw` tiles: whole groups of 8 tiles read 2·8 + 2 columns.
+static ptrdiff_t scratch_width(ptrdiff_t tw) { return (tw + WG_GROUP - 1) / WG_GROUP * 2 * WG_GROUP + 2 * WG_GROUP; }
+
+/// Rows 2·ty − top + r (r < 4) of one channel, columns shifted by `left`, zero outside the image.
+static void padded_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left, ptrdiff_t ty,
+                        ptrdiff_t sw, float *rows) {
+    for (int r = 0; r < 4; r++) {
+        float *dst = rows + r * sw;
+        ptrdiff_t iy = 2 * ty - top + r;
+        if (iy < 0 || iy >= h) {
+            memset(dst, 0, sizeof(float) * (size_t)sw);
+            continue;
+        }
+        // Scratch column s holds input column s − left.
+        ptrdiff_t lo = left < 0 ? 0 : left, hi = w + left < sw ? w + left : sw;
+        if (lo > 0) memset(dst, 0, sizeof(float) * (size_t)lo);
+        if (hi > lo) memcpy(dst + lo, xc + iy * w + (lo - left), sizeof(float) * (size_t)(hi - lo));
+        if (hi < sw) memset(dst + (hi > lo ? hi : lo), 0, sizeof(float) * (size_t)(sw - (hi > lo ? hi : lo)));
+    }
+}
+
+void tck_winograd_weights(const float *w, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o, float *u) {
+    for (ptrdiff_t oc = o0; oc < o1; oc++) {
+        for (ptrdiff_t ci = 0; ci < c; ci++) {
+            const float *g = w + (oc * c + ci) * 9;
+            float t[4][3];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            float *dst = u + oc * c + ci;
+            ptrdiff_t s = o * c;
+            for (int i = 0; i < 4; i++) {
+                dst[(4 * i + 0) * s] = t[i][0];
+                dst[(4 * i + 1) * s] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                dst[(4 * i + 2) * s] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                dst[(4 * i + 3) * s] = t[i][2];
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable bodies: one tile at a time over the padded rows.
+
+static void input_row_generic(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    for (ptrdiff_t tx = 0; tx < tw; tx++) {
+        float d[4][4], t[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int m = 0; m < 4; m++) d[r][m] = rows[r * sw + 2 * tx + m];
+        for (int m = 0; m < 4; m++) {
+            t[0][m] = d[0][m] - d[2][m];
+            t[1][m] = d[1][m] + d[2][m];
+            t[2][m] = d[2][m] - d[1][m];
+            t[3][m] = d[1][m] - d[3][m];
+        }
+        for (int i = 0; i < 4; i++) {
+            v[(4 * i + 0) * sv + tx] = t[i][0] - t[i][2];
+            v[(4 * i + 1) * sv + tx] = t[i][1] + t[i][2];
+            v[(4 * i + 2) * sv + tx] = t[i][2] - t[i][1];
+            v[(4 * i + 3) * sv + tx] = t[i][1] - t[i][3];
+        }
+    }
+}
+
+/// Two output rows of `tw` tiles (2·tw floats each, bias added) from the 16 transformed products.
+static void output_row_generic(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+    for (ptrdiff_t tx = 0; tx < tw; tx++) {
+        float a[2][4];
+        for (int j = 0; j < 4; j++) {
+            float m0 = m[j * sm + tx], m1 = m[(4 + j) * sm + tx], m2 = m[(8 + j) * sm + tx], m3 = m[(12 + j) * sm + tx];
+            a[0][j] = m0 + m1 + m2;
+            a[1][j] = m1 - m2 - m3;
+        }
+        y0[2 * tx] = a[0][0] + a[0][1] + a[0][2] + bias;
+        y0[2 * tx + 1] = a[0][1] - a[0][2] - a[0][3] + bias;
+        y1[2 * tx] = a[1][0] + a[1][1] + a[1][2] + bias;
+        y1[2 * tx + 1] = a[1][1] - a[1][2] - a[1][3] + bias;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 bodies: eight tiles at a time, their columns split into even and odd lanes.
+
+#ifdef TCK_X86
+
+/// Lanes k = 0..7 of p[2k] (even) and p[2k + 1] (odd).
+TCK_AVX2 static inline void deinterleave(const float *p, __m256 *even, __m256 *odd) {
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+
+TCK_AVX2 static void input_row_avx2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
+        // Row r, column m of the eight patches: d[r][m] lane k = rows[r][2(tx + k) + m].
+        __m256 t[4][4];
+        for (int r = 0; r < 4; r++) {
+            __m256 e0, o0, e1, o1;
+            deinterleave(rows + r * sw + 2 * tx, &e0, &o0);
+            deinterleave(rows + r * sw + 2 * tx + 2, &e1, &o1);
+            // d B along the row: columns (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+            t[r][0] = _mm256_sub_ps(e0, e1);
+            t[r][1] = _mm256_add_ps(o0, e1);
+            t[r][2] = _mm256_sub_ps(e1, o0);
+            t[r][3] = _mm256_sub_ps(o0, o1);
+        }
+        ptrdiff_t left = tw - tx;
+        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
+        for (int j = 0; j < 4; j++) {
+            __m256 x[4] = {_mm256_sub_ps(t[0][j], t[2][j]), _mm256_add_ps(t[1][j], t[2][j]),
+                           _mm256_sub_ps(t[2][j], t[1][j]), _mm256_sub_ps(t[1][j], t[3][j])};
+            for (int i = 0; i < 4; i++) {
+                float *dst = v + (4 * i + j) * sv + tx;
+                if (left >= WG_GROUP) _mm256_storeu_ps(dst, x[i]);
+                else _mm256_maskstore_ps(dst, mask, x[i]);
+            }
+        }
+    }
+}
+
+TCK_AVX2 static void output_row_avx2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+    __m256 vb = _mm256_set1_ps(bias);
+    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
+        ptrdiff_t left = tw - tx;
+        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
+        __m256 a[2][4];
+        for (int j = 0; j < 4; j++) {
+            __m256 mm[4];
+            for (int i = 0; i < 4; i++) {
+                const float *src = m + (4 * i + j) * sm + tx;
+                mm[i] = left >= WG_GROUP ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, mask);
+            }
+            a[0][j] = _mm256_add_ps(_mm256_add_ps(mm[0], mm[1]), mm[2]);
+            a[1][j] = _mm256_sub_ps(_mm256_sub_ps(mm[1], mm[2]), mm[3]);
+        }
+        float *rowp[2] = {y0, y1};
+        for (int i = 0; i < 2; i++) {
+            __m256 even = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), a[i][2]), vb);
+            __m256 odd = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(a[i][1], a[i][2]), a[i][3]), vb);
+            __m256 lo = _mm256_unpacklo_ps(even, odd), hi = _mm256_unpackhi_ps(even, odd);
+            // The scratch rows hold whole groups, so both halves store unmasked.
+            _mm256_storeu_ps(rowp[i] + 2 * tx, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(rowp[i] + 2 * tx + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+    }
+}
+
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Frame-level loops and dispatch.
+
+typedef void (*input_row_fn)(const float *, ptrdiff_t, ptrdiff_t, float *, ptrdiff_t);
+typedef void (*output_row_fn)(const float *, ptrdiff_t, ptrdiff_t, float, float *, float *);
+
+static void input_tiles(input_row_fn row, const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+                        ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
+                        ptrdiff_t ldv, ptrdiff_t sv) {
+    ptrdiff_t sw = scratch_width(tw);
+    float *rows = malloc(sizeof(float) * (size_t)(4 * sw));
+    for (ptrdiff_t c = c0; c < c1; c++) {
+        for (ptrdiff_t r = 0; r < count; r++) {
+            padded_rows(x + c * h * w, h, w, top, left, ty0 + r, sw, rows);
+            row(rows, sw, tw, v + c * ldv + r * tw, sv);
+        }
+    }
+    free(rows);
+}
+
+static void output_tiles(output_row_fn row, const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
+                         ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho,
+                         ptrdiff_t wo) {
+    ptrdiff_t sw = scratch_width(tw);
+    float *rows = malloc(sizeof(float) * (size_t)(2 * sw));
+    for (ptrdiff_t oc = o0; oc < o1; oc++) {
+        float b = bias ? bias[oc] : 0.0f;
+        for (ptrdiff_t r = 0; r < count; r++) {
+            row(m + oc * ldm + r * tw, sm, tw, b, rows, rows + sw);
+            ptrdiff_t oy = 2 * (ty0 + r);
+            memcpy(y + (oc * ho + oy) * wo, rows, sizeof(float) * (size_t)wo);
+            if (oy + 1 < ho) memcpy(y + (oc * ho + oy + 1) * wo, rows + sw, sizeof(float) * (size_t)wo);
+        }
+    }
+    free(rows);
+}
+
+void tck_winograd_input(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left, ptrdiff_t tw,
+                        ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v, ptrdiff_t ldv,
+                        ptrdiff_t sv) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) {
+        input_tiles(input_row_avx2, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
+        return;
+    }
+#endif
+    input_tiles(input_row_generic, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
+}
+
+void tck_winograd_input_generic(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+                                ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
+                                ptrdiff_t ldv, ptrdiff_t sv) {
+    input_tiles(input_row_generic, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
+}
+
+void tck_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count,
+                         ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho, ptrdiff_t wo) {
+#ifdef TCK_X86
+    if (tck_has_avx2()) {
+        output_tiles(output_row_avx2, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
+        return;
+    }
+#endif
+    output_tiles(output_row_generic, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
+}
+
+void tck_winograd_output_generic(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
+                                 ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y,
+                                 ptrdiff_t ho, ptrdiff_t wo) {
+    output_tiles(output_row_generic, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
+}
