@@ -22,7 +22,7 @@
 // - AVX2 + FMA: scores 6 × 16 twice per strip (12 ymm accumulators), values 6 × 16, so that the
 //   16 ymm registers hold the accumulators, two operand vectors and a broadcast.
 
-enum { FA_STRIP = 32, FA_MQ = 48, FA_NK = 256, FA_MB = 384, FA_SR = 12, FA_VR = 6, FA_SR2 = 6, FA_VR2 = 6 };
+enum { FA_STRIP = 32, FA_MQ = 48, FA_NK = 256, FA_MB = 384, FA_SR = 12, FA_VR = 6, FA_R2 = 6 };
 
 /// The register tiles of one instruction set.
 typedef struct {
@@ -184,38 +184,45 @@ static const fa_tiles avx512_tiles = {score_tile, FA_SR, online_softmax, value_t
 
 #ifdef TCK_X86
 
+/// c[r][0..16) = (accumulate ? c[r][0..16) : 0) + Σ_{j<n} a[r][j]·b[j][0..16) for `rows` ≤ 6 rows:
+/// the rank-1 updates of both AVX2 tiles (scores: a = q, b = a kᵀ strip; values: a = p, b = v).
+/// Rows past the end read row 0 and are not stored.
+TCK_AVX2 static inline __attribute__((always_inline)) void tile_6x16(const float *a, ptrdiff_t lda, const float *b,
+                                                                     ptrdiff_t ldb, ptrdiff_t n, float *c,
+                                                                     ptrdiff_t ldc, int rows, int accumulate) {
+    const float *ar[FA_R2];
+    float *cr[FA_R2];
+    __m256 acc[FA_R2][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < FA_R2; r++) {
+        ptrdiff_t i = r < rows ? r : 0;
+        ar[r] = a + i * lda;
+        cr[r] = c + i * ldc;
+        acc[r][0] = accumulate ? _mm256_loadu_ps(cr[r]) : _mm256_setzero_ps();
+        acc[r][1] = accumulate ? _mm256_loadu_ps(cr[r] + 8) : _mm256_setzero_ps();
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        __m256 b0 = _mm256_loadu_ps(b + j * ldb), b1 = _mm256_loadu_ps(b + j * ldb + 8);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < FA_R2; r++) {
+            __m256 x = _mm256_broadcast_ss(ar[r] + j);
+            acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < FA_R2; r++) {
+        if (r < rows) {
+            _mm256_storeu_ps(cr[r], acc[r][0]);
+            _mm256_storeu_ps(cr[r] + 8, acc[r][1]);
+        }
+    }
+}
+
 TCK_AVX2 static void score_tile_avx2(const float *q, ptrdiff_t d, const float *ktile, float *s, ptrdiff_t lds,
                                      int rows) {
-    // Rows past the end read row 0; their scores are not stored.
-    const float *q0 = q, *q1 = q + (rows > 1 ? 1 : 0) * d, *q2 = q + (rows > 2 ? 2 : 0) * d;
-    const float *q3 = q + (rows > 3 ? 3 : 0) * d, *q4 = q + (rows > 4 ? 4 : 0) * d, *q5 = q + (rows > 5 ? 5 : 0) * d;
-    for (int half = 0; half < FA_STRIP; half += 16) {
-        const float *kh = ktile + half;
-        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (ptrdiff_t e = 0; e < d; e++) {
-            __m256 k0 = _mm256_loadu_ps(kh + e * FA_STRIP), k1 = _mm256_loadu_ps(kh + e * FA_STRIP + 8);
-            __m256 b = _mm256_broadcast_ss(q0 + e);
-            c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01);
-            b = _mm256_broadcast_ss(q1 + e);
-            c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11);
-            b = _mm256_broadcast_ss(q2 + e);
-            c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21);
-            b = _mm256_broadcast_ss(q3 + e);
-            c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31);
-            b = _mm256_broadcast_ss(q4 + e);
-            c40 = _mm256_fmadd_ps(b, k0, c40); c41 = _mm256_fmadd_ps(b, k1, c41);
-            b = _mm256_broadcast_ss(q5 + e);
-            c50 = _mm256_fmadd_ps(b, k0, c50); c51 = _mm256_fmadd_ps(b, k1, c51);
-        }
-        float *sh = s + half;
-        _mm256_storeu_ps(sh, c00); _mm256_storeu_ps(sh + 8, c01);
-        if (rows > 1) { _mm256_storeu_ps(sh + lds, c10); _mm256_storeu_ps(sh + lds + 8, c11); }
-        if (rows > 2) { _mm256_storeu_ps(sh + 2 * lds, c20); _mm256_storeu_ps(sh + 2 * lds + 8, c21); }
-        if (rows > 3) { _mm256_storeu_ps(sh + 3 * lds, c30); _mm256_storeu_ps(sh + 3 * lds + 8, c31); }
-        if (rows > 4) { _mm256_storeu_ps(sh + 4 * lds, c40); _mm256_storeu_ps(sh + 4 * lds + 8, c41); }
-        if (rows > 5) { _mm256_storeu_ps(sh + 5 * lds, c50); _mm256_storeu_ps(sh + 5 * lds + 8, c51); }
-    }
+    tile_6x16(q, d, ktile, FA_STRIP, d, s, lds, rows, 0);
+    tile_6x16(q, d, ktile + 16, FA_STRIP, d, s + 16, lds, rows, 0);
 }
 
 TCK_AVX2 static void online_softmax_avx2(float *s, ptrdiff_t lds, ptrdiff_t mq, ptrdiff_t n, float *m, float *l,
@@ -255,39 +262,10 @@ TCK_AVX2 static void online_softmax_avx2(float *s, ptrdiff_t lds, ptrdiff_t mq, 
 
 TCK_AVX2 static void value_tile_avx2(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, ptrdiff_t n,
                                      float *o, ptrdiff_t ldo, int rows) {
-    // Rows past the end read row 0 of p and o; they are not stored.
-    const float *p0 = p, *p1 = p + (rows > 1 ? 1 : 0) * ldp, *p2 = p + (rows > 2 ? 2 : 0) * ldp;
-    const float *p3 = p + (rows > 3 ? 3 : 0) * ldp, *p4 = p + (rows > 4 ? 4 : 0) * ldp, *p5 = p + (rows > 5 ? 5 : 0) * ldp;
-    float *o0 = o, *o1 = o + (rows > 1 ? 1 : 0) * ldo, *o2 = o + (rows > 2 ? 2 : 0) * ldo;
-    float *o3 = o + (rows > 3 ? 3 : 0) * ldo, *o4 = o + (rows > 4 ? 4 : 0) * ldo, *o5 = o + (rows > 5 ? 5 : 0) * ldo;
-    __m256 a00 = _mm256_loadu_ps(o0), a01 = _mm256_loadu_ps(o0 + 8), a10 = _mm256_loadu_ps(o1),
-           a11 = _mm256_loadu_ps(o1 + 8), a20 = _mm256_loadu_ps(o2), a21 = _mm256_loadu_ps(o2 + 8),
-           a30 = _mm256_loadu_ps(o3), a31 = _mm256_loadu_ps(o3 + 8), a40 = _mm256_loadu_ps(o4),
-           a41 = _mm256_loadu_ps(o4 + 8), a50 = _mm256_loadu_ps(o5), a51 = _mm256_loadu_ps(o5 + 8);
-    for (ptrdiff_t j = 0; j < n; j++) {
-        __m256 v0 = _mm256_loadu_ps(v + j * ldv), v1 = _mm256_loadu_ps(v + j * ldv + 8);
-        __m256 b = _mm256_broadcast_ss(p0 + j);
-        a00 = _mm256_fmadd_ps(b, v0, a00); a01 = _mm256_fmadd_ps(b, v1, a01);
-        b = _mm256_broadcast_ss(p1 + j);
-        a10 = _mm256_fmadd_ps(b, v0, a10); a11 = _mm256_fmadd_ps(b, v1, a11);
-        b = _mm256_broadcast_ss(p2 + j);
-        a20 = _mm256_fmadd_ps(b, v0, a20); a21 = _mm256_fmadd_ps(b, v1, a21);
-        b = _mm256_broadcast_ss(p3 + j);
-        a30 = _mm256_fmadd_ps(b, v0, a30); a31 = _mm256_fmadd_ps(b, v1, a31);
-        b = _mm256_broadcast_ss(p4 + j);
-        a40 = _mm256_fmadd_ps(b, v0, a40); a41 = _mm256_fmadd_ps(b, v1, a41);
-        b = _mm256_broadcast_ss(p5 + j);
-        a50 = _mm256_fmadd_ps(b, v0, a50); a51 = _mm256_fmadd_ps(b, v1, a51);
-    }
-    _mm256_storeu_ps(o0, a00); _mm256_storeu_ps(o0 + 8, a01);
-    if (rows > 1) { _mm256_storeu_ps(o1, a10); _mm256_storeu_ps(o1 + 8, a11); }
-    if (rows > 2) { _mm256_storeu_ps(o2, a20); _mm256_storeu_ps(o2 + 8, a21); }
-    if (rows > 3) { _mm256_storeu_ps(o3, a30); _mm256_storeu_ps(o3 + 8, a31); }
-    if (rows > 4) { _mm256_storeu_ps(o4, a40); _mm256_storeu_ps(o4 + 8, a41); }
-    if (rows > 5) { _mm256_storeu_ps(o5, a50); _mm256_storeu_ps(o5 + 8, a51); }
+    tile_6x16(p, ldp, v, ldv, n, o, ldo, rows, 1);
 }
 
-static const fa_tiles avx2_tiles = {score_tile_avx2, FA_SR2, online_softmax_avx2, value_tile_avx2, FA_VR2, 16};
+static const fa_tiles avx2_tiles = {score_tile_avx2, FA_R2, online_softmax_avx2, value_tile_avx2, FA_R2, 16};
 
 #endif
 
