@@ -63,3 +63,11 @@ public func parallelChunks(_ n: Int, minChunk: Int = 4096, _ body: (Range<Int>) 
         }
     }
 }
+
+/// memcpy in `Threading.threads` contiguous pieces for large blocks: a fresh destination's page
+/// faults (the kernel zeroing each huge page) then happen on every core instead of one.
+public func parallelCopy(to dst: UnsafeMutableRawPointer, from src: UnsafeRawPointer, byteCount: Int) {
+    parallelChunks(byteCount, minChunk: 4 << 20) { r in
+        (dst + r.lowerBound).copyMemory(from: src + r.lowerBound, byteCount: r.count)
+    }
+}

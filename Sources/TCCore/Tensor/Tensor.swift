@@ -164,7 +164,7 @@ func copyStrided(from src: Tensor, to dst: Tensor) {
     let n = src.count
     if n == 0 { return }
     if src.isContiguous {
-        dst.rawPointer.copyMemory(from: src.rawPointer, byteCount: n * es)
+        parallelCopy(to: dst.rawPointer, from: src.rawPointer, byteCount: n * es)
         return
     }
     // Merge the innermost run that is contiguous in the source into one memcpy-sized block.

@@ -17,7 +17,7 @@ func framewise(_ x: Tensor, indexed f: (Int, Tensor) -> Tensor) -> Tensor {
         let y = f(i, src.sliced(axis: 0, i..<(i + 1))).float32()
         let o = out ?? Tensor(empty: [n] + y.shape.dropFirst())
         out = o
-        (o.f32 + i * y.count).update(from: y.f32, count: y.count)
+        parallelCopy(to: o.f32 + i * y.count, from: y.f32, byteCount: y.count * 4)
     }
     return out!
 }
