@@ -16,19 +16,26 @@
 //          | 0 −1  1  0 |        | ½   −½    ½  |
 //          | 0  1  0 −1 |        | 0    0    1  |
 //
+// F(2×2, 2×2), for the 2×2 phase convolutions of an upsampling conv, the same way over 3×3 patches
+// (9 GEMMs, 9 instead of 16 multiply-adds per output pair):
+//
+//     Bᵀ = | 1 −1  0 |    G = | 1  0 |    Aᵀ = | 1  1  0 |
+//          | 0  1  0 |        | 1  1 |         | 0  1  1 |
+//          | 0 −1  1 |        | 0  1 |
+//
 // Only additions and halvings: the transforms add a few roundings to each product, within float32
 // parity of the direct convolution. Tile rows are transformed through zero-padded copies of the
-// four input rows they read, so borders, odd sizes and any zero padding take the same path.
+// k + 1 input rows they read, so borders, odd sizes and any zero padding take the same path.
 
 enum { WG_GROUP = 8 };
 
 /// Floats in one padded scratch row for `tw` tiles: whole groups of 8 tiles read 2·8 + 2 columns.
 static ptrdiff_t scratch_width(ptrdiff_t tw) { return (tw + WG_GROUP - 1) / WG_GROUP * 2 * WG_GROUP + 2 * WG_GROUP; }
 
-/// Rows 2·ty − top + r (r < 4) of one channel, columns shifted by `left`, zero outside the image.
+/// Rows 2·ty − top + r (r < n) of one channel, columns shifted by `left`, zero outside the image.
 static void padded_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left, ptrdiff_t ty,
-                        ptrdiff_t sw, float *rows) {
-    for (int r = 0; r < 4; r++) {
+                        ptrdiff_t sw, int n, float *rows) {
+    for (int r = 0; r < n; r++) {
         float *dst = rows + r * sw;
         ptrdiff_t iy = 2 * ty - top + r;
         if (iy < 0 || iy >= h) {
@@ -43,9 +50,22 @@ static void padded_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top
     }
 }
 
-void tck_winograd_weights(const float *w, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o, float *u) {
+void tck_winograd_weights(const float *w, ptrdiff_t k, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o,
+                          float *u) {
+    ptrdiff_t s = o * c;
     for (ptrdiff_t oc = o0; oc < o1; oc++) {
         for (ptrdiff_t ci = 0; ci < c; ci++) {
+            float *dst = u + oc * c + ci;
+            if (k == 2) {
+                const float *g = w + (oc * c + ci) * 4;
+                float t[3][2] = {{g[0], g[1]}, {g[0] + g[2], g[1] + g[3]}, {g[2], g[3]}};
+                for (int i = 0; i < 3; i++) {
+                    dst[(3 * i + 0) * s] = t[i][0];
+                    dst[(3 * i + 1) * s] = t[i][0] + t[i][1];
+                    dst[(3 * i + 2) * s] = t[i][1];
+                }
+                continue;
+            }
             const float *g = w + (oc * c + ci) * 9;
             float t[4][3];
             for (int j = 0; j < 3; j++) {
@@ -54,8 +74,6 @@ void tck_winograd_weights(const float *w, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t 
                 t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
                 t[3][j] = g[6 + j];
             }
-            float *dst = u + oc * c + ci;
-            ptrdiff_t s = o * c;
             for (int i = 0; i < 4; i++) {
                 dst[(4 * i + 0) * s] = t[i][0];
                 dst[(4 * i + 1) * s] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
@@ -105,6 +123,39 @@ static void output_row_generic(const float *m, ptrdiff_t sm, ptrdiff_t tw, float
     }
 }
 
+static void input_row_generic_k2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    for (ptrdiff_t tx = 0; tx < tw; tx++) {
+        float d[3][3], t[3][3];
+        for (int r = 0; r < 3; r++)
+            for (int m = 0; m < 3; m++) d[r][m] = rows[r * sw + 2 * tx + m];
+        for (int m = 0; m < 3; m++) {
+            t[0][m] = d[0][m] - d[1][m];
+            t[1][m] = d[1][m];
+            t[2][m] = d[2][m] - d[1][m];
+        }
+        for (int i = 0; i < 3; i++) {
+            v[(3 * i + 0) * sv + tx] = t[i][0] - t[i][1];
+            v[(3 * i + 1) * sv + tx] = t[i][1];
+            v[(3 * i + 2) * sv + tx] = t[i][2] - t[i][1];
+        }
+    }
+}
+
+static void output_row_generic_k2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+    for (ptrdiff_t tx = 0; tx < tw; tx++) {
+        float a[2][3];
+        for (int j = 0; j < 3; j++) {
+            float m0 = m[j * sm + tx], m1 = m[(3 + j) * sm + tx], m2 = m[(6 + j) * sm + tx];
+            a[0][j] = m0 + m1;
+            a[1][j] = m1 + m2;
+        }
+        y0[2 * tx] = a[0][0] + a[0][1] + bias;
+        y0[2 * tx + 1] = a[0][1] + a[0][2] + bias;
+        y1[2 * tx] = a[1][0] + a[1][1] + bias;
+        y1[2 * tx + 1] = a[1][1] + a[1][2] + bias;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX2 bodies: eight tiles at a time, their columns split into even and odd lanes.
 
@@ -115,6 +166,14 @@ TCK_AVX2 static inline void deinterleave(const float *p, __m256 *even, __m256 *o
     __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
     *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
     *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+
+/// Lanes k of `even` and `odd` as row[2k] and row[2k + 1]: 16 floats, stored unmasked (scratch
+/// rows hold whole groups).
+TCK_AVX2 static inline void store_pairs(float *row, __m256 even, __m256 odd) {
+    __m256 lo = _mm256_unpacklo_ps(even, odd), hi = _mm256_unpackhi_ps(even, odd);
+    _mm256_storeu_ps(row, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
 }
 
 TCK_AVX2 static void input_row_avx2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
@@ -161,14 +220,57 @@ TCK_AVX2 static void output_row_avx2(const float *m, ptrdiff_t sm, ptrdiff_t tw,
             a[1][j] = _mm256_sub_ps(_mm256_sub_ps(mm[1], mm[2]), mm[3]);
         }
         float *rowp[2] = {y0, y1};
-        for (int i = 0; i < 2; i++) {
-            __m256 even = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), a[i][2]), vb);
-            __m256 odd = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(a[i][1], a[i][2]), a[i][3]), vb);
-            __m256 lo = _mm256_unpacklo_ps(even, odd), hi = _mm256_unpackhi_ps(even, odd);
-            // The scratch rows hold whole groups, so both halves store unmasked.
-            _mm256_storeu_ps(rowp[i] + 2 * tx, _mm256_permute2f128_ps(lo, hi, 0x20));
-            _mm256_storeu_ps(rowp[i] + 2 * tx + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        for (int i = 0; i < 2; i++)
+            store_pairs(rowp[i] + 2 * tx,
+                        _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), a[i][2]), vb),
+                        _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(a[i][1], a[i][2]), a[i][3]), vb));
+    }
+}
+
+TCK_AVX2 static void input_row_avx2_k2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
+        __m256 t[3][3];
+        for (int r = 0; r < 3; r++) {
+            __m256 e0, o0, e1, o1;
+            deinterleave(rows + r * sw + 2 * tx, &e0, &o0);
+            deinterleave(rows + r * sw + 2 * tx + 2, &e1, &o1);
+            t[r][0] = _mm256_sub_ps(e0, o0);
+            t[r][1] = o0;
+            t[r][2] = _mm256_sub_ps(e1, o0);
         }
+        ptrdiff_t left = tw - tx;
+        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
+        for (int j = 0; j < 3; j++) {
+            __m256 x[3] = {_mm256_sub_ps(t[0][j], t[1][j]), t[1][j], _mm256_sub_ps(t[2][j], t[1][j])};
+            for (int i = 0; i < 3; i++) {
+                float *dst = v + (3 * i + j) * sv + tx;
+                if (left >= WG_GROUP) _mm256_storeu_ps(dst, x[i]);
+                else _mm256_maskstore_ps(dst, mask, x[i]);
+            }
+        }
+    }
+}
+
+TCK_AVX2 static void output_row_avx2_k2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0,
+                                        float *y1) {
+    __m256 vb = _mm256_set1_ps(bias);
+    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
+        ptrdiff_t left = tw - tx;
+        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
+        __m256 a[2][3];
+        for (int j = 0; j < 3; j++) {
+            __m256 mm[3];
+            for (int i = 0; i < 3; i++) {
+                const float *src = m + (3 * i + j) * sm + tx;
+                mm[i] = left >= WG_GROUP ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, mask);
+            }
+            a[0][j] = _mm256_add_ps(mm[0], mm[1]);
+            a[1][j] = _mm256_add_ps(mm[1], mm[2]);
+        }
+        float *rowp[2] = {y0, y1};
+        for (int i = 0; i < 2; i++)
+            store_pairs(rowp[i] + 2 * tx, _mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), vb),
+                        _mm256_add_ps(_mm256_add_ps(a[i][1], a[i][2]), vb));
     }
 }
 
@@ -180,23 +282,41 @@ TCK_AVX2 static void output_row_avx2(const float *m, ptrdiff_t sm, ptrdiff_t tw,
 typedef void (*input_row_fn)(const float *, ptrdiff_t, ptrdiff_t, float *, ptrdiff_t);
 typedef void (*output_row_fn)(const float *, ptrdiff_t, ptrdiff_t, float, float *, float *);
 
-static void input_tiles(input_row_fn row, const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
-                        ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
-                        ptrdiff_t ldv, ptrdiff_t sv) {
+static input_row_fn input_row(ptrdiff_t k, int vector) {
+#ifdef TCK_X86
+    if (vector && tck_has_avx2()) return k == 2 ? input_row_avx2_k2 : input_row_avx2;
+#endif
+    (void)vector;
+    return k == 2 ? input_row_generic_k2 : input_row_generic;
+}
+
+static output_row_fn output_row(ptrdiff_t k, int vector) {
+#ifdef TCK_X86
+    if (vector && tck_has_avx2()) return k == 2 ? output_row_avx2_k2 : output_row_avx2;
+#endif
+    (void)vector;
+    return k == 2 ? output_row_generic_k2 : output_row_generic;
+}
+
+static void input_tiles(ptrdiff_t k, int vector, const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top,
+                        ptrdiff_t left, ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1,
+                        float *v, ptrdiff_t ldv, ptrdiff_t sv) {
+    input_row_fn row = input_row(k, vector);
     ptrdiff_t sw = scratch_width(tw);
-    float *rows = malloc(sizeof(float) * (size_t)(4 * sw));
+    float *rows = malloc(sizeof(float) * (size_t)((k + 1) * sw));
     for (ptrdiff_t c = c0; c < c1; c++) {
         for (ptrdiff_t r = 0; r < count; r++) {
-            padded_rows(x + c * h * w, h, w, top, left, ty0 + r, sw, rows);
+            padded_rows(x + c * h * w, h, w, top, left, ty0 + r, sw, (int)(k + 1), rows);
             row(rows, sw, tw, v + c * ldv + r * tw, sv);
         }
     }
     free(rows);
 }
 
-static void output_tiles(output_row_fn row, const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
-                         ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho,
-                         ptrdiff_t wo) {
+static void output_tiles(ptrdiff_t k, int vector, const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw,
+                         ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y,
+                         ptrdiff_t ho, ptrdiff_t wo) {
+    output_row_fn row = output_row(k, vector);
     ptrdiff_t sw = scratch_width(tw);
     float *rows = malloc(sizeof(float) * (size_t)(2 * sw));
     for (ptrdiff_t oc = o0; oc < o1; oc++) {
@@ -211,37 +331,26 @@ static void output_tiles(output_row_fn row, const float *m, ptrdiff_t ldm, ptrdi
     free(rows);
 }
 
-void tck_winograd_input(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left, ptrdiff_t tw,
-                        ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v, ptrdiff_t ldv,
-                        ptrdiff_t sv) {
-#ifdef TCK_X86
-    if (tck_has_avx2()) {
-        input_tiles(input_row_avx2, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
-        return;
-    }
-#endif
-    input_tiles(input_row_generic, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
+void tck_winograd_input(const float *x, ptrdiff_t k, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+                        ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
+                        ptrdiff_t ldv, ptrdiff_t sv) {
+    input_tiles(k, 1, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
 }
 
-void tck_winograd_input_generic(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+void tck_winograd_input_generic(const float *x, ptrdiff_t k, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
                                 ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
                                 ptrdiff_t ldv, ptrdiff_t sv) {
-    input_tiles(input_row_generic, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
+    input_tiles(k, 0, x, h, w, top, left, tw, ty0, count, c0, c1, v, ldv, sv);
 }
 
-void tck_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count,
-                         ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho, ptrdiff_t wo) {
-#ifdef TCK_X86
-    if (tck_has_avx2()) {
-        output_tiles(output_row_avx2, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
-        return;
-    }
-#endif
-    output_tiles(output_row_generic, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
+void tck_winograd_output(const float *m, ptrdiff_t k, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
+                         ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho,
+                         ptrdiff_t wo) {
+    output_tiles(k, 1, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
 }
 
-void tck_winograd_output_generic(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
-                                 ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y,
-                                 ptrdiff_t ho, ptrdiff_t wo) {
-    output_tiles(output_row_generic, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
+void tck_winograd_output_generic(const float *m, ptrdiff_t k, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw,
+                                 ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias,
+                                 float *y, ptrdiff_t ho, ptrdiff_t wo) {
+    output_tiles(k, 0, m, ldm, sm, tw, ty0, count, o0, o1, bias, y, ho, wo);
 }

@@ -38,7 +38,7 @@ func conv2dMatchesDirectLoops(_ c: ConvCase) {
 
 /// Every method that can compute a convolution of this kernel and stride.
 func methods(kernel kh: Int, _ kw: Int, stride: Int) -> [ConvolutionMethod] {
-    kh == 3 && kw == 3 && stride == 1 ? [.automatic, .im2col, .winograd] : [.automatic, .im2col]
+    kh == kw && (kh == 3 || kh == 2) && stride == 1 ? [.automatic, .im2col, .winograd] : [.automatic, .im2col]
 }
 
 @Test func conv2dRandomShapes() {
@@ -67,17 +67,21 @@ func methods(kernel kh: Int, _ kw: Int, stride: Int) -> [ConvolutionMethod] {
     #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: .same(1))) < 1e-5)
 }
 
-/// Winograd F(2×2, 3×3) where `automatic` picks it (≥ 32 channels each side), with odd output
-/// sizes (partial 2×2 tiles), partial groups of 8 tiles, and one-sided or wide zero padding.
+/// Winograd F(2×2, 3×3) and F(2×2, 2×2) where `automatic` picks them (≥ 32 channels each side),
+/// with odd output sizes (partial 2×2 tiles), partial groups of 8 tiles, and one-sided or wide zero
+/// padding (the upsampling conv's phases pad one side of each axis).
 @Test(arguments: [
     ConvCase(n: 2, c: 40, h: 13, w: 11, o: 33, kh: 3, kw: 3, stride: 1, padding: .same(1), bias: true),
     ConvCase(n: 1, c: 32, h: 20, w: 37, o: 48, kh: 3, kw: 3, stride: 1, padding: Padding2D(top: 0, bottom: 1, left: 2, right: 0), bias: false),
     ConvCase(n: 3, c: 35, h: 4, w: 3, o: 32, kh: 3, kw: 3, stride: 1, padding: .same(2), bias: true),
     ConvCase(n: 1, c: 32, h: 34, w: 34, o: 32, kh: 3, kw: 3, stride: 1, padding: .zero, bias: true),
+    ConvCase(n: 2, c: 40, h: 13, w: 11, o: 33, kh: 2, kw: 2, stride: 1, padding: Padding2D(top: 1, bottom: 0, left: 0, right: 1), bias: true),
+    ConvCase(n: 3, c: 32, h: 8, w: 19, o: 36, kh: 2, kw: 2, stride: 1, padding: Padding2D(top: 0, bottom: 1, left: 1, right: 0), bias: false),
+    ConvCase(n: 1, c: 33, h: 6, w: 5, o: 32, kh: 2, kw: 2, stride: 1, padding: .zero, bias: true),
 ])
 func conv2dWinogradMatchesDirectLoops(_ c: ConvCase) {
     let x = randomTensor([c.n, c.c, c.h, c.w], seed: 11, range: -4...4)
-    let w = randomTensor([c.o, c.c, 3, 3], seed: 12)
+    let w = randomTensor([c.o, c.c, c.kh, c.kw], seed: 12)
     let b = c.bias ? randomTensor([c.o], seed: 13) : nil
     let got = conv2d(x, weight: w, bias: b, padding: c.padding)
     let want = naiveConv2d(Dense(x), Dense(w), b.map(Dense.init), stride: 1, padding: c.padding)
@@ -87,11 +91,13 @@ func conv2dWinogradMatchesDirectLoops(_ c: ConvCase) {
 }
 
 /// More tile rows than one block holds: blocks that start and end inside frames.
-@Test func conv2dWinogradBlocksSpanFrames() {
-    let x = randomTensor([45, 4, 9, 7], seed: 14), w = randomTensor([3, 4, 3, 3], seed: 15)
+@Test(arguments: [3, 2])
+func conv2dWinogradBlocksSpanFrames(kernel: Int) {
+    let x = randomTensor([45, 4, 9, 7], seed: 14), w = randomTensor([3, 4, kernel, kernel], seed: 15)
     let b = randomTensor([3], seed: 16)
-    let got = conv2d(x, weight: w, bias: b, padding: .same(1), method: .winograd)
-    #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: .same(1))) < 1e-5)
+    let p = Padding2D(top: 1, bottom: kernel - 2, left: 1, right: kernel - 2)
+    let got = conv2d(x, weight: w, bias: b, padding: p, method: .winograd)
+    #expect(relativeError(got, naiveConv2d(Dense(x), Dense(w), Dense(b), stride: 1, padding: p)) < 1e-5)
 }
 
 @Test func conv2dAcceptsHalfPrecisionWeightsAndStridedInput() {

@@ -22,3 +22,12 @@ func upsampledConvolutionMatchesUpsampleThenConv(_ shape: [Int]) {
     let want = naiveConv2d(Dense(x.upsampleNearest2x()), Dense(w.float32()), nil, stride: 1, padding: .same(1))
     #expect(relativeError(got, want) < 1e-5)
 }
+
+/// With ≥ 32 channels each phase runs as Winograd F(2×2, 2×2), one-sided padding and odd sizes included.
+@Test func upsampledConvolutionWithWinogradPhases() {
+    let x = randomTensor([2, 32, 7, 9], seed: 65)
+    let w = randomTensor([33, 32, 3, 3], seed: 66), b = randomTensor([33], seed: 67)
+    let got = conv2dNearestUpsampled2x(x, weight: w, bias: b)
+    let want = naiveConv2d(Dense(x.upsampleNearest2x()), Dense(w), Dense(b), stride: 1, padding: .same(1))
+    #expect(relativeError(got, want) < 1e-5)
+}

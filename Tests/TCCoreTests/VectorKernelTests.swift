@@ -137,16 +137,17 @@ func keyBlockedAttentionAVX2TilesMatchDefinition(lq: Int, lk: Int, d: Int, dv: I
 
 /// The Winograd input and output transforms: the AVX2 bodies (eight tiles at a time, rows then
 /// columns) against the portable ones (one tile, columns then rows), which round differently.
-@Test func winogradTransformBodiesAgree() {
-    let c = 3, h = 11, w = 21, tw = 11, th = 6, t = th * tw
+@Test(arguments: [3, 2])
+func winogradTransformBodiesAgree(kernel k: Int) {
+    let c = 3, h = 11, w = 21, tw = 11, th = 6, t = th * tw, xis = (k + 1) * (k + 1)
     let x = randomTensor([c, h, w], seed: 90, range: -3...3)
-    let v = Tensor(zeros: [16 * c * t]), vg = Tensor(zeros: [16 * c * t])
-    tck_winograd_input(x.f32, h, w, 1, 1, tw, 0, th, 0, c, v.f32, t, c * t)
-    tck_winograd_input_generic(x.f32, h, w, 1, 1, tw, 0, th, 0, c, vg.f32, t, c * t)
+    let v = Tensor(zeros: [xis * c * t]), vg = Tensor(zeros: [xis * c * t])
+    tck_winograd_input(x.f32, k, h, w, 1, 1, tw, 0, th, 0, c, v.f32, t, c * t)
+    tck_winograd_input_generic(x.f32, k, h, w, 1, 1, tw, 0, th, 0, c, vg.f32, t, c * t)
     #expect(relativeError(v, Dense(vg)) < 1e-6)
-    let o = 2, m = randomTensor([16 * o * t], seed: 91), bias = randomTensor([o], seed: 92)
+    let o = 2, m = randomTensor([xis * o * t], seed: 91), bias = randomTensor([o], seed: 92)
     let y = Tensor(zeros: [o, h, w]), yg = Tensor(zeros: [o, h, w])
-    tck_winograd_output(m.f32, t, o * t, tw, 0, th, 0, o, bias.f32, y.f32, h, w)
-    tck_winograd_output_generic(m.f32, t, o * t, tw, 0, th, 0, o, bias.f32, yg.f32, h, w)
+    tck_winograd_output(m.f32, k, t, o * t, tw, 0, th, 0, o, bias.f32, y.f32, h, w)
+    tck_winograd_output_generic(m.f32, k, t, o * t, tw, 0, th, 0, o, bias.f32, yg.f32, h, w)
     #expect(relativeError(y, Dense(yg)) < 1e-6)
 }

@@ -81,26 +81,29 @@ int tck_flash_attention_avx2(const float *q, ptrdiff_t ldq, const float *kt, ptr
                              ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t lq, ptrdiff_t d, ptrdiff_t dv,
                              float scale);
 
-/// Winograd F(2×2, 3×3) transforms of a 3×3, stride-1 convolution (winograd.c). Transformed
-/// tensors are 16 matrices ξ = 4·row + column of the 4×4 tile, `s…` floats apart.
-/// Weights (O, C, 3, 3) → u[ξ][oc][ci] (matrices O × C, s = O·C) for output channels [o0, o1).
-void tck_winograd_weights(const float *w, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o, float *u);
+/// Winograd F(2×2, k×k) transforms of a k×k (k = 3 or 2), stride-1 convolution (winograd.c).
+/// Transformed tensors are n = (k + 1)² matrices ξ = (k + 1)·row + column of the transformed tile,
+/// `s…` floats apart.
+/// Weights (O, C, k, k) → u[ξ][oc][ci] (matrices O × C, s = O·C) for output channels [o0, o1).
+void tck_winograd_weights(const float *w, ptrdiff_t k, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o,
+                          float *u);
 /// One frame x (C, h, w) with zero padding `top`/`left` (and whatever lies past the image):
 /// `count` tile rows from tile row ty0, `tw` 2×2 output tiles per row, channels [c0, c1) →
 /// v[ξ][c][r·tw + tx] (row c at c·ldv, matrices `sv` apart).
-void tck_winograd_input(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left, ptrdiff_t tw,
-                        ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v, ptrdiff_t ldv,
-                        ptrdiff_t sv);
-void tck_winograd_input_generic(const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+void tck_winograd_input(const float *x, ptrdiff_t k, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
+                        ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
+                        ptrdiff_t ldv, ptrdiff_t sv);
+void tck_winograd_input_generic(const float *x, ptrdiff_t k, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top, ptrdiff_t left,
                                 ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t c0, ptrdiff_t c1, float *v,
                                 ptrdiff_t ldv, ptrdiff_t sv);
 /// The products m[ξ][oc][r·tw + tx] (row oc at oc·ldm, matrices `sm` apart) of tile rows
 /// [ty0, ty0 + count) → output channels [o0, o1) of one frame y (O, ho, wo), plus bias[oc] (NULL: none).
-void tck_winograd_output(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0, ptrdiff_t count,
-                         ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho, ptrdiff_t wo);
-void tck_winograd_output_generic(const float *m, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
-                                 ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y,
-                                 ptrdiff_t ho, ptrdiff_t wo);
+void tck_winograd_output(const float *m, ptrdiff_t k, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw, ptrdiff_t ty0,
+                         ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias, float *y, ptrdiff_t ho,
+                         ptrdiff_t wo);
+void tck_winograd_output_generic(const float *m, ptrdiff_t k, ptrdiff_t ldm, ptrdiff_t sm, ptrdiff_t tw,
+                                 ptrdiff_t ty0, ptrdiff_t count, ptrdiff_t o0, ptrdiff_t o1, const float *bias,
+                                 float *y, ptrdiff_t ho, ptrdiff_t wo);
 
 /// Compute precision of large matrix products: a per-thread scope (0 = none) over a process-wide
 /// default (initially from the environment variable TCGRAPH_PRECISION = f32 | bf16).

@@ -143,6 +143,12 @@ public enum KernelBenchmarks {
                 let x = rand([2, 256, 160, 256], 1), wt = rand([256, 256, 3, 3], 2), b = rand([256], 3)
                 return { _ = conv2d(x, weight: wt, bias: b, stride: 1, padding: .same(1)) }
             },
+            KernelBenchmark(name: "conv_upsample_decoder", shape: "256→256, 2× nearest then 3×3, 2×160×256 → 320×512",
+                            flops: 2 * Double(2 * 4 * 40_960 * 256 * 256 * 4),
+                            bytes: floats(2 * 256 * 40_960 + 2 * 256 * 163_840 + 256 * 256 * 9)) {
+                let x = rand([2, 256, 160, 256], 1), wt = rand([256, 256, 3, 3], 2), b = rand([256], 3)
+                return { _ = conv2dNearestUpsampled2x(x, weight: wt, bias: b) }
+            },
             KernelBenchmark(name: "conv3x3_down", shape: "320→320, 3×3 stride 2, \(t)×\(h)×\(w)",
                             flops: 2 * Double(t * (hw / 4) * 320 * 320 * 9),
                             bytes: floats(t * 320 * hw + t * 320 * hw / 4 + 320 * 320 * 9)) {
