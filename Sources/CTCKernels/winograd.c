@@ -176,102 +176,108 @@ TCK_AVX2 static inline void store_pairs(float *row, __m256 even, __m256 odd) {
     _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
 }
 
-TCK_AVX2 static void input_row_avx2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+/// Bᵀ along one axis of k + 1 values: (d0 − d2, d1 + d2, d2 − d1, d1 − d3) for k = 3,
+/// (d0 − d1, d1, d2 − d1) for k = 2.
+TCK_AVX2 static inline void bt_avx2(int k, const __m256 *d, __m256 *x) {
+    if (k == 3) {
+        x[0] = _mm256_sub_ps(d[0], d[2]);
+        x[1] = _mm256_add_ps(d[1], d[2]);
+        x[2] = _mm256_sub_ps(d[2], d[1]);
+        x[3] = _mm256_sub_ps(d[1], d[3]);
+    } else {
+        x[0] = _mm256_sub_ps(d[0], d[1]);
+        x[1] = d[1];
+        x[2] = _mm256_sub_ps(d[2], d[1]);
+    }
+}
+
+/// Aᵀ along one axis of k + 1 values: (m0 + m1 + m2, m1 − m2 − m3) for k = 3, (m0 + m1, m1 + m2)
+/// for k = 2.
+TCK_AVX2 static inline void at_avx2(int k, const __m256 *m, __m256 *y) {
+    if (k == 3) {
+        y[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
+        y[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
+    } else {
+        y[0] = _mm256_add_ps(m[0], m[1]);
+        y[1] = _mm256_add_ps(m[1], m[2]);
+    }
+}
+
+/// Eight tiles' worth of one transformed element: whole groups unmasked, a row's last group masked.
+TCK_AVX2 static inline __m256 load_group(const float *p, ptrdiff_t left, __m256i mask) {
+    return left >= WG_GROUP ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+TCK_AVX2 static inline void store_group(float *p, __m256 x, ptrdiff_t left, __m256i mask) {
+    if (left >= WG_GROUP) _mm256_storeu_ps(p, x);
+    else _mm256_maskstore_ps(p, mask, x);
+}
+
+/// One tile row's (k + 1)² transformed elements, eight tiles at a time. Inlined with a constant k
+/// into the two entry points below, so the transforms unroll.
+__attribute__((always_inline)) TCK_AVX2 static inline void input_row_avx2_body(int k, const float *rows, ptrdiff_t sw,
+                                                                                ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    const int n = k + 1;
     for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
-        // Row r, column m of the eight patches: d[r][m] lane k = rows[r][2(tx + k) + m].
+        // Row r, column m of the eight patches: d[m] lane l = rows[r][2(tx + l) + m].
         __m256 t[4][4];
-        for (int r = 0; r < 4; r++) {
-            __m256 e0, o0, e1, o1;
-            deinterleave(rows + r * sw + 2 * tx, &e0, &o0);
-            deinterleave(rows + r * sw + 2 * tx + 2, &e1, &o1);
-            // d B along the row: columns (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
-            t[r][0] = _mm256_sub_ps(e0, e1);
-            t[r][1] = _mm256_add_ps(o0, e1);
-            t[r][2] = _mm256_sub_ps(e1, o0);
-            t[r][3] = _mm256_sub_ps(o0, o1);
+        for (int r = 0; r < n; r++) {
+            __m256 d[4];
+            deinterleave(rows + r * sw + 2 * tx, &d[0], &d[1]);
+            deinterleave(rows + r * sw + 2 * tx + 2, &d[2], &d[3]);
+            bt_avx2(k, d, t[r]);
         }
         ptrdiff_t left = tw - tx;
         __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
-        for (int j = 0; j < 4; j++) {
-            __m256 x[4] = {_mm256_sub_ps(t[0][j], t[2][j]), _mm256_add_ps(t[1][j], t[2][j]),
-                           _mm256_sub_ps(t[2][j], t[1][j]), _mm256_sub_ps(t[1][j], t[3][j])};
-            for (int i = 0; i < 4; i++) {
-                float *dst = v + (4 * i + j) * sv + tx;
-                if (left >= WG_GROUP) _mm256_storeu_ps(dst, x[i]);
-                else _mm256_maskstore_ps(dst, mask, x[i]);
-            }
+        for (int j = 0; j < n; j++) {
+            __m256 col[4], x[4];
+            for (int r = 0; r < n; r++) col[r] = t[r][j];
+            bt_avx2(k, col, x);
+            for (int i = 0; i < n; i++) store_group(v + (n * i + j) * sv + tx, x[i], left, mask);
         }
     }
 }
 
-TCK_AVX2 static void output_row_avx2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+__attribute__((always_inline)) TCK_AVX2 static inline void output_row_avx2_body(int k, const float *m, ptrdiff_t sm,
+                                                                                 ptrdiff_t tw, float bias, float *y0,
+                                                                                 float *y1) {
+    const int n = k + 1;
     __m256 vb = _mm256_set1_ps(bias);
     for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
         ptrdiff_t left = tw - tx;
         __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
         __m256 a[2][4];
-        for (int j = 0; j < 4; j++) {
-            __m256 mm[4];
-            for (int i = 0; i < 4; i++) {
-                const float *src = m + (4 * i + j) * sm + tx;
-                mm[i] = left >= WG_GROUP ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, mask);
-            }
-            a[0][j] = _mm256_add_ps(_mm256_add_ps(mm[0], mm[1]), mm[2]);
-            a[1][j] = _mm256_sub_ps(_mm256_sub_ps(mm[1], mm[2]), mm[3]);
+        for (int j = 0; j < n; j++) {
+            __m256 col[4], y[2];
+            for (int i = 0; i < n; i++) col[i] = load_group(m + (n * i + j) * sm + tx, left, mask);
+            at_avx2(k, col, y);
+            a[0][j] = y[0];
+            a[1][j] = y[1];
         }
         float *rowp[2] = {y0, y1};
-        for (int i = 0; i < 2; i++)
-            store_pairs(rowp[i] + 2 * tx,
-                        _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), a[i][2]), vb),
-                        _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(a[i][1], a[i][2]), a[i][3]), vb));
+        for (int i = 0; i < 2; i++) {
+            __m256 y[2];
+            at_avx2(k, a[i], y);
+            store_pairs(rowp[i] + 2 * tx, _mm256_add_ps(y[0], vb), _mm256_add_ps(y[1], vb));
+        }
     }
 }
 
+TCK_AVX2 static void input_row_avx2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    input_row_avx2_body(3, rows, sw, tw, v, sv);
+}
+
 TCK_AVX2 static void input_row_avx2_k2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
-    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
-        __m256 t[3][3];
-        for (int r = 0; r < 3; r++) {
-            __m256 e0, o0, e1, o1;
-            deinterleave(rows + r * sw + 2 * tx, &e0, &o0);
-            deinterleave(rows + r * sw + 2 * tx + 2, &e1, &o1);
-            t[r][0] = _mm256_sub_ps(e0, o0);
-            t[r][1] = o0;
-            t[r][2] = _mm256_sub_ps(e1, o0);
-        }
-        ptrdiff_t left = tw - tx;
-        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
-        for (int j = 0; j < 3; j++) {
-            __m256 x[3] = {_mm256_sub_ps(t[0][j], t[1][j]), t[1][j], _mm256_sub_ps(t[2][j], t[1][j])};
-            for (int i = 0; i < 3; i++) {
-                float *dst = v + (3 * i + j) * sv + tx;
-                if (left >= WG_GROUP) _mm256_storeu_ps(dst, x[i]);
-                else _mm256_maskstore_ps(dst, mask, x[i]);
-            }
-        }
-    }
+    input_row_avx2_body(2, rows, sw, tw, v, sv);
+}
+
+TCK_AVX2 static void output_row_avx2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+    output_row_avx2_body(3, m, sm, tw, bias, y0, y1);
 }
 
 TCK_AVX2 static void output_row_avx2_k2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0,
                                         float *y1) {
-    __m256 vb = _mm256_set1_ps(bias);
-    for (ptrdiff_t tx = 0; tx < tw; tx += WG_GROUP) {
-        ptrdiff_t left = tw - tx;
-        __m256i mask = tail_mask(left < WG_GROUP ? left : WG_GROUP);
-        __m256 a[2][3];
-        for (int j = 0; j < 3; j++) {
-            __m256 mm[3];
-            for (int i = 0; i < 3; i++) {
-                const float *src = m + (3 * i + j) * sm + tx;
-                mm[i] = left >= WG_GROUP ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, mask);
-            }
-            a[0][j] = _mm256_add_ps(mm[0], mm[1]);
-            a[1][j] = _mm256_add_ps(mm[1], mm[2]);
-        }
-        float *rowp[2] = {y0, y1};
-        for (int i = 0; i < 2; i++)
-            store_pairs(rowp[i] + 2 * tx, _mm256_add_ps(_mm256_add_ps(a[i][0], a[i][1]), vb),
-                        _mm256_add_ps(_mm256_add_ps(a[i][1], a[i][2]), vb));
-    }
+    output_row_avx2_body(2, m, sm, tw, bias, y0, y1);
 }
 
 #endif
