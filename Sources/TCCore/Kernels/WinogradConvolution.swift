@@ -5,7 +5,7 @@ import Foundation
 public enum ConvolutionMethod: Sendable {
     /// Winograd F(2×2, 3×3) or F(2×2, 2×2) for 3×3 or 2×2 stride-1 convolutions between at least
     /// `winogradMinChannels` channels, else im2col and GEMM. TCGRAPH_CONV=im2col forces the latter
-    /// (benchmarks).
+    /// (benchmarks), and so does bf16 arithmetic on a CPU that has it.
     case automatic
     /// Unfolded patches times the weight matrix (any kernel, stride and padding).
     case im2col
@@ -27,7 +27,11 @@ func usesWinograd(_ method: ConvolutionMethod, c: Int, o: Int, kh: Int, kw: Int,
     switch method {
     case .winograd: return true
     case .im2col: return false
-    case .automatic: return winogradAllowed && c >= winogradMinChannels && o >= winogradMinChannels
+    case .automatic:
+        // Under bf16 arithmetic the im2col path keeps its measured speed and deviation: Winograd's
+        // transformed operands rounded to bf16 have not been measured on bf16 hardware.
+        if ComputePrecision.current == .bf16 && ComputePrecision.bf16Available { return false }
+        return winogradAllowed && c >= winogradMinChannels && o >= winogradMinChannels
     }
 }
 
