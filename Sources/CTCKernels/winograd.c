@@ -46,114 +46,134 @@ static void padded_rows(const float *xc, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top
         ptrdiff_t lo = left < 0 ? 0 : left, hi = w + left < sw ? w + left : sw;
         if (lo > 0) memset(dst, 0, sizeof(float) * (size_t)lo);
         if (hi > lo) memcpy(dst + lo, xc + iy * w + (lo - left), sizeof(float) * (size_t)(hi - lo));
-        if (hi < sw) memset(dst + (hi > lo ? hi : lo), 0, sizeof(float) * (size_t)(sw - (hi > lo ? hi : lo)));
+        ptrdiff_t end = hi > lo ? hi : lo;
+        if (end < sw) memset(dst + end, 0, sizeof(float) * (size_t)(sw - end));
+    }
+}
+
+/// G along one axis of k values: (g0, ½(g0 + g1 + g2), ½(g0 − g1 + g2), g2) for k = 3,
+/// (g0, g0 + g1, g1) for k = 2.
+static inline void g_1d(int k, const float *g, float *x) {
+    if (k == 3) {
+        x[0] = g[0];
+        x[1] = 0.5f * (g[0] + g[1] + g[2]);
+        x[2] = 0.5f * (g[0] - g[1] + g[2]);
+        x[3] = g[2];
+    } else {
+        x[0] = g[0];
+        x[1] = g[0] + g[1];
+        x[2] = g[1];
+    }
+}
+
+/// Bᵀ along one axis of k + 1 values (the scalar twin of bt_avx2 below).
+static inline void bt_1d(int k, const float *d, float *x) {
+    if (k == 3) {
+        x[0] = d[0] - d[2];
+        x[1] = d[1] + d[2];
+        x[2] = d[2] - d[1];
+        x[3] = d[1] - d[3];
+    } else {
+        x[0] = d[0] - d[1];
+        x[1] = d[1];
+        x[2] = d[2] - d[1];
+    }
+}
+
+/// Aᵀ along one axis of k + 1 values (the scalar twin of at_avx2 below).
+static inline void at_1d(int k, const float *m, float *y) {
+    if (k == 3) {
+        y[0] = m[0] + m[1] + m[2];
+        y[1] = m[1] - m[2] - m[3];
+    } else {
+        y[0] = m[0] + m[1];
+        y[1] = m[1] + m[2];
     }
 }
 
 void tck_winograd_weights(const float *w, ptrdiff_t k, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t c, ptrdiff_t o,
                           float *u) {
+    const int kk = (int)k, n = kk + 1;
     ptrdiff_t s = o * c;
     for (ptrdiff_t oc = o0; oc < o1; oc++) {
         for (ptrdiff_t ci = 0; ci < c; ci++) {
+            const float *g = w + (oc * c + ci) * k * k;
             float *dst = u + oc * c + ci;
-            if (k == 2) {
-                const float *g = w + (oc * c + ci) * 4;
-                float t[3][2] = {{g[0], g[1]}, {g[0] + g[2], g[1] + g[3]}, {g[2], g[3]}};
-                for (int i = 0; i < 3; i++) {
-                    dst[(3 * i + 0) * s] = t[i][0];
-                    dst[(3 * i + 1) * s] = t[i][0] + t[i][1];
-                    dst[(3 * i + 2) * s] = t[i][1];
-                }
-                continue;
-            }
-            const float *g = w + (oc * c + ci) * 9;
+            // G g along the kernel's rows (t[i][j], column j), then (G g) Gᵀ along each row i.
             float t[4][3];
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
+            for (int j = 0; j < kk; j++) {
+                float col[3], x[4];
+                for (int r = 0; r < kk; r++) col[r] = g[r * kk + j];
+                g_1d(kk, col, x);
+                for (int i = 0; i < n; i++) t[i][j] = x[i];
             }
-            for (int i = 0; i < 4; i++) {
-                dst[(4 * i + 0) * s] = t[i][0];
-                dst[(4 * i + 1) * s] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                dst[(4 * i + 2) * s] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                dst[(4 * i + 3) * s] = t[i][2];
+            for (int i = 0; i < n; i++) {
+                float x[4];
+                g_1d(kk, t[i], x);
+                for (int j = 0; j < n; j++) dst[(n * i + j) * s] = x[j];
             }
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Portable bodies: one tile at a time over the padded rows.
+// Portable bodies: one tile at a time over the padded rows, in the AVX2 bodies' order of
+// operations (so both give the same floats).
 
-static void input_row_generic(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+static void input_row_generic(int k, const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    const int n = k + 1;
     for (ptrdiff_t tx = 0; tx < tw; tx++) {
-        float d[4][4], t[4][4];
-        for (int r = 0; r < 4; r++)
-            for (int m = 0; m < 4; m++) d[r][m] = rows[r * sw + 2 * tx + m];
-        for (int m = 0; m < 4; m++) {
-            t[0][m] = d[0][m] - d[2][m];
-            t[1][m] = d[1][m] + d[2][m];
-            t[2][m] = d[2][m] - d[1][m];
-            t[3][m] = d[1][m] - d[3][m];
-        }
-        for (int i = 0; i < 4; i++) {
-            v[(4 * i + 0) * sv + tx] = t[i][0] - t[i][2];
-            v[(4 * i + 1) * sv + tx] = t[i][1] + t[i][2];
-            v[(4 * i + 2) * sv + tx] = t[i][2] - t[i][1];
-            v[(4 * i + 3) * sv + tx] = t[i][1] - t[i][3];
+        // Bᵀ along each patch row r (t[r][·]), then along each column j.
+        float t[4][4];
+        for (int r = 0; r < n; r++) bt_1d(k, rows + r * sw + 2 * tx, t[r]);
+        for (int j = 0; j < n; j++) {
+            float col[4], x[4];
+            for (int r = 0; r < n; r++) col[r] = t[r][j];
+            bt_1d(k, col, x);
+            for (int i = 0; i < n; i++) v[(n * i + j) * sv + tx] = x[i];
         }
     }
 }
 
-/// Two output rows of `tw` tiles (2·tw floats each, bias added) from the 16 transformed products.
-static void output_row_generic(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+/// Two output rows of `tw` tiles (2·tw floats each, bias added) from the (k + 1)² transformed
+/// products.
+static void output_row_generic(int k, const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0,
+                               float *y1) {
+    const int n = k + 1;
     for (ptrdiff_t tx = 0; tx < tw; tx++) {
+        // Aᵀ along each column j (a[·][j]), then along each of the two rows.
         float a[2][4];
-        for (int j = 0; j < 4; j++) {
-            float m0 = m[j * sm + tx], m1 = m[(4 + j) * sm + tx], m2 = m[(8 + j) * sm + tx], m3 = m[(12 + j) * sm + tx];
-            a[0][j] = m0 + m1 + m2;
-            a[1][j] = m1 - m2 - m3;
+        for (int j = 0; j < n; j++) {
+            float col[4], y[2];
+            for (int i = 0; i < n; i++) col[i] = m[(n * i + j) * sm + tx];
+            at_1d(k, col, y);
+            a[0][j] = y[0];
+            a[1][j] = y[1];
         }
-        y0[2 * tx] = a[0][0] + a[0][1] + a[0][2] + bias;
-        y0[2 * tx + 1] = a[0][1] - a[0][2] - a[0][3] + bias;
-        y1[2 * tx] = a[1][0] + a[1][1] + a[1][2] + bias;
-        y1[2 * tx + 1] = a[1][1] - a[1][2] - a[1][3] + bias;
+        float *rowp[2] = {y0, y1};
+        for (int i = 0; i < 2; i++) {
+            float y[2];
+            at_1d(k, a[i], y);
+            rowp[i][2 * tx] = y[0] + bias;
+            rowp[i][2 * tx + 1] = y[1] + bias;
+        }
     }
+}
+
+static void input_row_generic_k3(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
+    input_row_generic(3, rows, sw, tw, v, sv);
 }
 
 static void input_row_generic_k2(const float *rows, ptrdiff_t sw, ptrdiff_t tw, float *v, ptrdiff_t sv) {
-    for (ptrdiff_t tx = 0; tx < tw; tx++) {
-        float d[3][3], t[3][3];
-        for (int r = 0; r < 3; r++)
-            for (int m = 0; m < 3; m++) d[r][m] = rows[r * sw + 2 * tx + m];
-        for (int m = 0; m < 3; m++) {
-            t[0][m] = d[0][m] - d[1][m];
-            t[1][m] = d[1][m];
-            t[2][m] = d[2][m] - d[1][m];
-        }
-        for (int i = 0; i < 3; i++) {
-            v[(3 * i + 0) * sv + tx] = t[i][0] - t[i][1];
-            v[(3 * i + 1) * sv + tx] = t[i][1];
-            v[(3 * i + 2) * sv + tx] = t[i][2] - t[i][1];
-        }
-    }
+    input_row_generic(2, rows, sw, tw, v, sv);
+}
+
+static void output_row_generic_k3(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
+    output_row_generic(3, m, sm, tw, bias, y0, y1);
 }
 
 static void output_row_generic_k2(const float *m, ptrdiff_t sm, ptrdiff_t tw, float bias, float *y0, float *y1) {
-    for (ptrdiff_t tx = 0; tx < tw; tx++) {
-        float a[2][3];
-        for (int j = 0; j < 3; j++) {
-            float m0 = m[j * sm + tx], m1 = m[(3 + j) * sm + tx], m2 = m[(6 + j) * sm + tx];
-            a[0][j] = m0 + m1;
-            a[1][j] = m1 + m2;
-        }
-        y0[2 * tx] = a[0][0] + a[0][1] + bias;
-        y0[2 * tx + 1] = a[0][1] + a[0][2] + bias;
-        y1[2 * tx] = a[1][0] + a[1][1] + bias;
-        y1[2 * tx + 1] = a[1][1] + a[1][2] + bias;
-    }
+    output_row_generic(2, m, sm, tw, bias, y0, y1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,8 +196,7 @@ TCK_AVX2 static inline void store_pairs(float *row, __m256 even, __m256 odd) {
     _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
 }
 
-/// Bᵀ along one axis of k + 1 values: (d0 − d2, d1 + d2, d2 − d1, d1 − d3) for k = 3,
-/// (d0 − d1, d1, d2 − d1) for k = 2.
+/// bt_1d on eight lanes.
 TCK_AVX2 static inline void bt_avx2(int k, const __m256 *d, __m256 *x) {
     if (k == 3) {
         x[0] = _mm256_sub_ps(d[0], d[2]);
@@ -191,8 +210,7 @@ TCK_AVX2 static inline void bt_avx2(int k, const __m256 *d, __m256 *x) {
     }
 }
 
-/// Aᵀ along one axis of k + 1 values: (m0 + m1 + m2, m1 − m2 − m3) for k = 3, (m0 + m1, m1 + m2)
-/// for k = 2.
+/// at_1d on eight lanes.
 TCK_AVX2 static inline void at_avx2(int k, const __m256 *m, __m256 *y) {
     if (k == 3) {
         y[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
@@ -293,7 +311,7 @@ static input_row_fn input_row(ptrdiff_t k, int vector) {
     if (vector && tck_has_avx2()) return k == 2 ? input_row_avx2_k2 : input_row_avx2;
 #endif
     (void)vector;
-    return k == 2 ? input_row_generic_k2 : input_row_generic;
+    return k == 2 ? input_row_generic_k2 : input_row_generic_k3;
 }
 
 static output_row_fn output_row(ptrdiff_t k, int vector) {
@@ -301,7 +319,7 @@ static output_row_fn output_row(ptrdiff_t k, int vector) {
     if (vector && tck_has_avx2()) return k == 2 ? output_row_avx2_k2 : output_row_avx2;
 #endif
     (void)vector;
-    return k == 2 ? output_row_generic_k2 : output_row_generic;
+    return k == 2 ? output_row_generic_k2 : output_row_generic_k3;
 }
 
 static void input_tiles(ptrdiff_t k, int vector, const float *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t top,

@@ -36,7 +36,7 @@ func usesWinograd(_ method: ConvolutionMethod, c: Int, o: Int, kh: Int, kw: Int,
 }
 
 /// Transformed inputs and products of one block of tile rows stay under this many bytes each
-/// (but a block holds at least `winogradMinTiles` tiles, so the 16 GEMMs stay wide).
+/// (but a block holds at least `winogradMinTiles` tiles, so the (k + 1)² GEMMs stay wide).
 private let winogradBudget = 32 << 20
 private let winogradMinTiles = 512
 
